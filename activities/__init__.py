@@ -1,0 +1,1 @@
+"""Activities: the side effects the incident workflow asks for (notification delivery)."""

@@ -1,0 +1,84 @@
+"""The embedded default channel: a SQLite outbox that records each notification exactly once.
+
+The primary key is the notification's idempotency key (incident, obligation, level, round; P4.b):
+a retried activity finds its row and only counts the attempt, so a unit is never told twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from yuqing.models import Notification
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS notifications (
+    key           TEXT PRIMARY KEY,
+    incident_id   TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    obligation_id TEXT,
+    level         INTEGER NOT NULL,
+    round         INTEGER NOT NULL,
+    target        TEXT NOT NULL,
+    target_name   TEXT NOT NULL,
+    action        TEXT,
+    at            TEXT NOT NULL,
+    subject       TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    payload       TEXT NOT NULL,
+    recorded_at   TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS notifications_incident ON notifications (incident_id, at);
+"""
+
+
+class SqliteOutbox:
+    name = "outbox"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(SCHEMA)
+        return conn
+
+    def record(self, n: Notification) -> bool:
+        """Store ``n`` once; return whether this call was the first (``False`` on a retry)."""
+        with self._connect() as conn:
+            inserted = conn.execute(
+                """INSERT INTO notifications (key, incident_id, kind, obligation_id, level, round, target,
+                       target_name, action, at, subject, body, payload, recorded_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (key) DO NOTHING""",
+                (
+                    n.key, n.incident_id, n.kind, n.obligation_id, n.level, n.round, n.target.code,
+                    n.target.name, n.action.value if n.action else None, n.at.isoformat(), n.subject,
+                    n.body, n.model_dump_json(), datetime.now(timezone.utc).isoformat(),
+                ),
+            ).rowcount
+            if not inserted:
+                conn.execute("UPDATE notifications SET attempts = attempts + 1 WHERE key = ?", (n.key,))
+        return bool(inserted)
+
+    async def deliver(self, notification: Notification) -> None:
+        await asyncio.to_thread(self.record, notification)
+
+    def rows(self, incident_id: str | None = None) -> list[dict[str, Any]]:
+        """What was recorded, oldest first (for ``yuqing notices`` and the tests)."""
+        if not self.path.exists():
+            return []
+        with self._connect() as conn:
+            conn.row_factory = sqlite3.Row
+            query = "SELECT * FROM notifications"
+            args: tuple[str, ...] = ()
+            if incident_id is not None:
+                query += " WHERE incident_id = ?"
+                args = (incident_id,)
+            return [dict(r) for r in conn.execute(query + " ORDER BY at, key", args)]

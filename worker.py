@@ -1,0 +1,74 @@
+"""The worker: runs incident workflows and delivers their notifications, in the background.
+
+    python worker.py            # or: yuqing-worker
+
+Connects like the ``temporal`` CLI (environment configuration, default the embedded server),
+makes sure the server knows the incidents' search attributes, then polls until Ctrl-C / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.channels import Channel, build_channels
+from activities.notify import Notifier
+from workflows.incident import IncidentWorkflow
+from yuqing import config, search_attributes
+from yuqing.logging import configure
+
+log = structlog.get_logger("yuqing.worker")
+
+
+def build_worker(client: Client, channels: Sequence[Channel], task_queue: str | None = None) -> Worker:
+    """The worker for ``client``: the incident workflow and the notification activity."""
+    return Worker(
+        client,
+        task_queue=task_queue or config.task_queue(),
+        workflows=[IncidentWorkflow],
+        activities=[Notifier(channels).deliver],
+    )
+
+
+async def run(stop: asyncio.Event) -> None:
+    client = await config.connect()
+    created = await search_attributes.ensure(client)
+    if created:
+        log.info("search attributes created", names=created)
+    channels = build_channels(config.channel_names(), config.outbox_path())
+    worker = build_worker(client, channels)
+    log.info(
+        "worker started",
+        address=client.service_client.config.target_host,
+        namespace=client.namespace,
+        task_queue=worker.task_queue,
+        outbox=str(config.outbox_path()),
+    )
+    async with worker:
+        await stop.wait()
+    log.info("worker stopped")
+
+
+def main() -> None:
+    configure()
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        loop.run_until_complete(run(stop))
+    except (search_attributes.SearchAttributeError, ValueError, RuntimeError) as err:
+        log.error("worker cannot start", error=str(err))
+        sys.exit(1)
+    finally:
+        loop.close()
+
+
+if __name__ == "__main__":
+    main()

