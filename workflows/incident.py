@@ -58,8 +58,6 @@ NOTIFY_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
 )
-NOTIFY_GIVE_UP_AFTER = timedelta(hours=1)
-"""A channel down longer than this is recorded as a delivery failure; the workflow goes on."""
 
 
 class IncidentInput(BaseModel):
@@ -368,7 +366,7 @@ class IncidentWorkflow:
                 Notifier.deliver,
                 notification,
                 start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=NOTIFY_GIVE_UP_AFTER,
+                schedule_to_close_timeout=self._input.policy.notification_retry,
                 retry_policy=NOTIFY_RETRY,
             )
         except ActivityError as err:

@@ -46,6 +46,8 @@ class Policy(BaseModel):
 
     name: str
     warning_fraction: float = Field(gt=0, lt=1)
+    notification_retry_hours: float = Field(default=1.0, gt=0)
+    """P4.b (ours): how long a notification is retried before it is recorded as undelivered."""
     obligations: dict[ObligationKind, ObligationPolicy]
 
     @model_validator(mode="after")
@@ -57,6 +59,10 @@ class Policy(BaseModel):
 
     def of(self, kind: ObligationKind) -> ObligationPolicy:
         return self.obligations[kind]
+
+    @property
+    def notification_retry(self) -> timedelta:
+        return timedelta(hours=self.notification_retry_hours)
 
 
 def load_policy(path: Path | str | None = None) -> Policy:
