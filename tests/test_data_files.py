@@ -1,0 +1,90 @@
+"""The policy file and the unit directory: the shipped defaults, and clear errors for broken files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from yuqing.directory import DirectoryError, load_directory
+from yuqing.models import ObligationKind, UnitKind
+from yuqing.policy import PolicyError, load_policy
+
+HEADER = "code,name,kind,parent,leader,section\n"
+OFFICE = "sz-bgt,山东省人民政府办公厅,provincial_office,,分管副秘书长,政务公开处\n"
+
+
+def test_default_policy_is_the_notice_and_our_defaults() -> None:
+    """A3.1 5 h, A3.2 24 h, A3.3 48 h, P3.d 24 h, P4.c 1 h, P3.e 80%, P4.a intervals 1/1/6 h."""
+    p = load_policy()
+    hours = {k.value: (p.of(k).window_hours, p.of(k).escalation_interval_hours, p.of(k).rule) for k in ObligationKind}
+    assert hours == {
+        "authoritative_info": (5, 1, "A3.1"),
+        "press_conference": (24, 1, "A3.2"),
+        "response": (48, 6, "A3.3"),
+        "continued_release": (24, 6, "P3.d"),
+        "acceptance": (1, 1, "P4.c"),
+    }
+    assert p.warning_fraction == 0.8 and p.name == "鲁政办发〔2018〕18号"
+
+
+def test_policy_found_next_to_code_not_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_policy().of(ObligationKind.RESPONSE).window_hours == 48
+    assert len(load_directory()) > 30
+
+
+def test_another_province_is_another_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (Path(load_policy.__code__.co_filename).parent / "data" / "policy.toml").read_text(encoding="utf-8")
+    other = tmp_path / "other.toml"
+    other.write_text(text.replace('name = "鲁政办发〔2018〕18号"', 'name = "某省"').replace("window_hours = 48", "window_hours = 36"), encoding="utf-8")
+    monkeypatch.setenv("YUQING_POLICY", str(other))
+    p = load_policy()
+    assert (p.name, p.of(ObligationKind.RESPONSE).window_hours) == ("某省", 36)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name = 'x'\nwarning_fraction = 1.5\n", "warning_fraction"),
+        ("name = 'x'\nwarning_fraction = 0.8\n[obligations.response]\nrule='A3.3'\nwindow_hours=48\nescalation_interval_hours=6\n", "missing [obligations."),
+        ("name = \n", "not valid TOML"),
+        ("name = 'x'\nwarning_fraction = 0.8\nobligations = {}\nspeed = 3\n", "speed"),
+    ],
+)
+def test_broken_policy_names_the_entry(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError, match="policy file") as err:
+        load_policy(path)
+    assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_shipped_directory() -> None:
+    """A1.3: every unit names its leader in charge and its section; the 16 cities are there."""
+    d = load_directory()
+    assert sum(1 for u in d if u.kind == UnitKind.CITY_GOVERNMENT) == 16
+    assert d.provincial_office.code == "sz-bgt"
+    assert all(u.leader and u.section for u in d)
+    assert {UnitKind(k) for k in UnitKind} == {u.kind for u in d}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (HEADER + OFFICE + "a1,甲,department,nowhere,副局长,办公室\n", "line 3: unit 'a1' names unknown parent 'nowhere'"),
+        (HEADER + OFFICE + "a1,甲,department,a2,副局长,办公室\na2,乙,department,a1,副局长,办公室\n", "line 3: parents form a cycle"),
+        (HEADER + OFFICE + "a1,甲,department,sz-bgt,副局长,办公室\na1,乙,department,sz-bgt,副局长,办公室\n", "line 4: duplicate code 'a1' (first on line 3)"),
+        (HEADER + OFFICE + "a1,甲,ministry,sz-bgt,副局长,办公室\n", "line 3: kind"),
+        (HEADER + OFFICE + "a1,甲,department,sz-bgt\n", "line 3: expected 6 columns"),
+        ("a1,甲,department,,副局长,办公室\n", "line 1: columns must be"),
+        (HEADER + "a1,甲,department,,副局长,办公室\n", "exactly one provincial_office"),
+    ],
+)
+def test_broken_directory_names_the_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "units.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DirectoryError) as err:
+        load_directory(path)
+    assert message in str(err.value), str(err.value)
+    assert "单位名录" in str(err.value)

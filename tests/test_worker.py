@@ -1,0 +1,110 @@
+"""The worker as staff run it, search attributes on a fresh server, visibility, the policy copy."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from activities.channels import SqliteOutbox
+from starter import service
+from tests.conftest import ROOT, Clock, make_incident
+from workflows.incident import IncidentWorkflow
+from yuqing import config, search_attributes
+from yuqing.models import AnalysisReport, EventGrade, ObligationKind
+from yuqing.policy import load_policy
+
+H = timedelta(hours=1)
+
+
+async def test_worker_process_creates_search_attributes_and_runs_incidents(tmp_path: Path) -> None:
+    """D5: ``python worker.py`` against a fresh server (no custom attributes) reads TEMPORAL_ADDRESS,
+    creates what is missing, runs an incident, and stops cleanly on SIGTERM."""
+    fresh = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(config.binary("temporal")), data_converter=config.DATA_CONVERTER
+    )
+    try:
+        address = fresh.client.service_client.config.target_host
+        env = {
+            **os.environ,
+            "TEMPORAL_ADDRESS": address,
+            "YUQING_TASK_QUEUE": "proc",
+            "YUQING_OUTBOX": str(tmp_path / "outbox.db"),
+            "YUQING_LOG_FORMAT": "json",
+        }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(ROOT / "worker.py"), env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+        )
+        assert proc.stderr is not None
+        lines: list[str] = []
+        while not any("worker started" in line for line in lines):
+            line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
+            assert line, "".join(lines)
+            lines.append(line)
+        assert any("search attributes created" in line and "YuqingState" in line for line in lines)
+        client = await Client.connect(address, data_converter=config.DATA_CONVERTER)
+        handle = await service.open_incident(client, make_incident(), task_queue="proc")
+        await Clock.settle(handle)
+        assert [r["kind"] for r in SqliteOutbox(tmp_path / "outbox.db").rows(handle.id)] == ["opened"]
+        # a second worker start finds the attributes there: nothing created (idempotent)
+        assert await search_attributes.ensure(client) == []
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    finally:
+        await fresh.shutdown()
+
+
+async def test_worker_refuses_to_start_without_server(tmp_path: Path) -> None:
+    """A worker that cannot reach its server says so in one line and exits non-zero."""
+    env = {**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:1", "YUQING_OUTBOX": str(tmp_path / "o.db")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "worker.py"), env=env, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1
+    assert b"worker cannot start" in err and b"Traceback" not in err
+
+
+async def test_search_attributes_filter_incidents(clock: Clock) -> None:
+    """Incidents list by state, unit, level, grade and overdue through visibility, not by fetching each one."""
+    overdue = await clock.open(make_incident(unit="370211-zjj", grade=EventGrade.MAJOR))
+    on_time = await clock.open(make_incident(unit="370211-zjj"))
+    await clock.to(overdue, 5 * H + timedelta(minutes=1))
+    query = "YuqingUnit = '370211-zjj' AND YuqingState = 'open'"
+    for _ in range(100):
+        everything = {w.id async for w in clock.client.list_workflows(query)}
+        late = {w.id async for w in clock.client.list_workflows(query + " AND YuqingOverdue = true")}
+        major = {w.id async for w in clock.client.list_workflows(query + " AND YuqingEventGrade = 'major'")}
+        if late == {overdue.id} and everything == {overdue.id, on_time.id}:
+            break
+        await asyncio.sleep(0.1)
+    assert everything == {overdue.id, on_time.id}
+    assert late == {overdue.id}
+    assert major == {overdue.id}
+    desc = await on_time.describe()
+    status = await on_time.query(IncidentWorkflow.status)
+    assert desc.typed_search_attributes.get(search_attributes.NEXT_DEADLINE) == status.next_deadline
+    assert desc.typed_search_attributes.get(search_attributes.OPINION_LEVEL) == "relatively_major"
+
+
+async def test_policy_change_never_moves_running_clocks(clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Policy as data: the incident keeps the policy it was opened with; a later file applies to new incidents only."""
+    before = await clock.open(make_incident())
+    text = (ROOT / "yuqing" / "data" / "policy.toml").read_text(encoding="utf-8")
+    edited = tmp_path / "policy.toml"
+    edited.write_text(text.replace("window_hours = 48", "window_hours = 36"), encoding="utf-8")
+    monkeypatch.setenv("YUQING_POLICY", str(edited))
+    after = await clock.open(make_incident())
+    await service.file_report(clock.client, before.id, AnalysisReport(text="研判"))
+    old = await clock.status(before)
+    new = await clock.status(after)
+    assert old.obligation("response#1").due_at == old.discovered_at + 48 * H
+    assert new.obligation("response#1").due_at == new.discovered_at + 36 * H
+    assert load_policy().of(ObligationKind.RESPONSE).window_hours == 36
