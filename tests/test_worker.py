@@ -108,3 +108,31 @@ async def test_policy_change_never_moves_running_clocks(clock: Clock, tmp_path: 
     assert old.obligation("response#1").due_at == old.discovered_at + 48 * H
     assert new.obligation("response#1").due_at == new.discovered_at + 36 * H
     assert load_policy().of(ObligationKind.RESPONSE).window_hours == 36
+
+
+class _RefusingOperator:
+    """An operator service like a cloud namespace's: it lists, but may not create."""
+
+    async def list_search_attributes(self, request, **_):  # type: ignore[no-untyped-def]
+        from temporalio.api.operatorservice.v1 import ListSearchAttributesResponse
+
+        return ListSearchAttributesResponse()
+
+    async def add_search_attributes(self, request, **_):  # type: ignore[no-untyped-def]
+        from temporalio.service import RPCError, RPCStatusCode
+
+        raise RPCError("Request unauthorized.", RPCStatusCode.PERMISSION_DENIED, b"")
+
+
+async def test_missing_search_attributes_without_rights_is_a_clear_error() -> None:
+    """Where the worker may not create them, it says which and gives the administrator's command."""
+
+    class FakeClient:
+        namespace = "prod"
+        operator_service = _RefusingOperator()
+
+    with pytest.raises(search_attributes.SearchAttributeError) as err:
+        await search_attributes.ensure(FakeClient())  # type: ignore[arg-type]
+    message = str(err.value)
+    assert "缺少检索属性" in message and "YuqingOverdue" in message
+    assert "temporal operator search-attribute create --namespace prod --name YuqingState --type Keyword" in message

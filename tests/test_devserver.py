@@ -1,0 +1,81 @@
+"""``make run``: the embedded dev server on SQLite plus the worker; Ctrl-C stops both; a restart finds every incident."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from starter import service
+from tests.conftest import Clock, make_incident
+from yuqing import config, search_attributes
+from yuqing.models import AnalysisReport
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def start_devserver(env: dict[str, str]) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "yuqing.devserver", env=env, stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL
+    )
+    assert proc.stderr is not None
+    seen = b""
+    while b"worker started" not in seen:
+        line = await asyncio.wait_for(proc.stderr.readline(), 90)
+        assert line, seen.decode()
+        seen += line
+    return proc
+
+
+async def stop(proc: asyncio.subprocess.Process) -> bytes:
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    return err
+
+
+async def test_make_run_persists_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "YUQING_VAR": str(tmp_path / "var"),
+        "YUQING_DEV_PORT": str(port),
+        "YUQING_UI_PORT": str(free_port()),
+        "YUQING_TASK_QUEUE": "devserver-test",
+    }
+    env.pop("TEMPORAL_ADDRESS", None)
+    proc = await start_devserver(env)
+    client = await Client.connect(f"127.0.0.1:{port}", data_converter=config.DATA_CONVERTER)
+    handle = await service.open_incident(client, make_incident(), task_queue="devserver-test")
+    await service.file_report(client, handle.id, AnalysisReport(text="研判"))
+    await Clock.settle(handle)
+    err = await stop(proc)
+    assert b"dev server stopped" in err and b"Traceback" not in err
+    assert (tmp_path / "var" / "temporal.db").exists() and (tmp_path / "var" / "outbox.db").exists()
+    # nothing listens any more: the server went down with the worker
+    try:
+        await asyncio.wait_for(client.workflow_service.get_system_info(GetSystemInfoRequest()), 5)
+    except (RPCError, asyncio.TimeoutError) as down:
+        assert not isinstance(down, RPCError) or down.status != RPCStatusCode.OK
+    else:
+        raise AssertionError("the dev server should be stopped")
+
+    proc = await start_devserver(env)
+    try:
+        client = await Client.connect(f"127.0.0.1:{port}", data_converter=config.DATA_CONVERTER)
+        status = await service.get_status(client, handle.id)
+        assert [r.text for r in status.reports] == ["研判"]
+        assert await search_attributes.ensure(client) == []  # registered once, found again
+    finally:
+        await stop(proc)
