@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import re
 import sys
@@ -564,6 +565,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         OUT.error(f"用法错误 usage error: {err}")
         return EXIT_USAGE
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else EXIT_OK
     OUT = Output(args.json)
     from yuqing.logging import configure
 
@@ -599,8 +602,18 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_REJECTED
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    sys.exit(run(argv))
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The console script. It leaves without interpreter finalization: the SDK's Rust runtime
+    threads can abort a short-lived client process while Python finalizes (temporalio/sdk-python#300,
+    "PyGILState_Release … must be current"), which would turn a clean exit code into SIGABRT."""
+    code = run(argv)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (yuqing list | head)
+            pass
+    logging.shutdown()
+    os._exit(code)
 
 
 if __name__ == "__main__":
