@@ -426,7 +426,13 @@ async def cmd_open(args: argparse.Namespace) -> int:
         except service.IncidentExists:
             if args.id or attempt == attempts - 1:
                 raise
-    status, now = await service.read_incident(client, handle.id)
+    try:  # the first workflow task computes the deadlines: leave time to say why it did not
+        status, now = await asyncio.wait_for(service.read_incident(client, handle.id), args.timeout * 0.8)
+    except asyncio.TimeoutError:
+        problem = await service.workflow_task_problem(client, handle.id)
+        raise service.Unreachable(
+            f"事件已立案但期限未知 incident {handle.id} was opened but its deadlines are not known yet: {problem}"
+        ) from None
     if OUT.json_mode:
         OUT.json(status)
     else:

@@ -45,14 +45,21 @@ EXECUTION_ZH = {
 }
 
 
-TIME_COLUMNS = {"起算", "期限", "完成时间", "时间", "下一期限", "立案时间"}
-"""Columns that hold one time each: never wrapped."""
+SHORT_COLUMNS = {
+    "起算", "期限", "完成时间", "时间", "下一期限", "编号", "状态", "舆情等级", "突发事件", "逾期", "义务",
+    "依据", "级别", "轮次", "方式", "序号", "类型", "代码", "类别", "级别/轮次", "投递次数", "剩余/逾期", "途径",
+    "事件",
+}  # fmt: skip
+"""Columns of one time, id or term each: never wrapped; free text folds instead."""
 
 
 def _table(title: str, *columns: str) -> Table:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAVY, show_lines=False)
     for column in columns:
-        table.add_column(column, overflow="fold", no_wrap=column in TIME_COLUMNS or column == "编号")
+        if column in SHORT_COLUMNS:
+            table.add_column(column, no_wrap=True)
+        else:
+            table.add_column(column, overflow="fold", min_width=8)
     return table
 
 
@@ -203,7 +210,7 @@ def incident(status: IncidentStatus, now: datetime) -> RenderableType:
 
 
 def incident_list(items: Iterable[IncidentSummary], title: str) -> Table:
-    table = _table(title, "编号", "标题", "状态", "舆情等级", "突发事件", "责任单位", "下一期限", "逾期", "立案时间")
+    table = _table(title, "编号", "标题", "状态", "舆情等级", "突发事件", "责任单位", "下一期限", "逾期")
     for i in items:
         state = i.state.zh if i.state else "—"
         if i.execution_status not in ("running", "completed"):
@@ -217,7 +224,6 @@ def incident_list(items: Iterable[IncidentSummary], title: str) -> Table:
             f"{i.unit_name}（{i.unit}）" if i.unit_name else (i.unit or "—"),
             show(i.next_deadline, seconds=False),
             Text("是", style="bold red") if i.overdue else "否",
-            show(i.opened_at, seconds=False),
         )
     return table
 

@@ -293,6 +293,12 @@ async def list_incidents(
                 )
             )
     except RPCError as err:
+        if "search attribute" in err.message:
+            names = ", ".join(k.name for k in sa.ALL)
+            raise StarterError(
+                f"服务器未注册检索属性 the server lacks the incidents' search attributes ({names}): "
+                f"start the worker once (it registers them) ({err.message})"
+            ) from None
         raise _rpc_error(err, "") from None
     return result
 
@@ -304,9 +310,32 @@ def _enum(cls: Any, value: Any) -> Any:
         return None
 
 
+async def workflow_task_problem(client: Client, incident_id: str) -> str:
+    """Why an incident does not answer: its workflow task keeps failing, or no worker polls."""
+    try:
+        raw = (await handle(client, incident_id).describe()).raw_description
+    except RPCError as err:
+        return f"服务器错误 server error: {err.message}"
+    task = raw.pending_workflow_task
+    if raw.HasField("pending_workflow_task") and task.attempt > 1:
+        return (
+            f"工作流任务反复失败 its workflow task keeps failing (attempt {task.attempt}): see the worker log "
+            "(are the worker and this command of the same version?)"
+        )
+    return f"没有工作进程应答 no worker answered on task queue {raw.execution_config.task_queue.name!r}"
+
+
+_TASK_FAILING = "Workflow Task in failed state"
+
+
 def _rpc_error(err: RPCError, incident_id: str) -> StarterError:
     if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
         return Unreachable(f"服务器无应答 the Temporal server did not answer: {err.message}")
+    if _TASK_FAILING in err.message:
+        return Unreachable(
+            f"事件 {incident_id} 的工作流任务失败 the incident's workflow task is failing on the worker "
+            "(see the worker log; are the worker and this command of the same version?)"
+        )
     if err.status == RPCStatusCode.NOT_FOUND:
         if "namespace" in err.message.lower():
             return StarterError(f"未知命名空间 unknown namespace: {err.message}")
