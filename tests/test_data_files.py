@@ -88,3 +88,25 @@ def test_broken_directory_names_the_line(tmp_path: Path, text: str, message: str
         load_directory(path)
     assert message in str(err.value), str(err.value)
     assert "单位名录" in str(err.value)
+
+
+def test_policy_file_typo_is_refused(tmp_path: Path) -> None:
+    """The file is strict (a typo never passes) even though the wire model tolerates new fields."""
+    text = (Path(load_policy.__code__.co_filename).parent / "data" / "policy.toml").read_text(encoding="utf-8")
+    path = tmp_path / "policy.toml"
+    path.write_text(text.replace("escalation_interval_hours = 6 # P4.a (ours)", "escalation_intervall_hours = 6"), encoding="utf-8")
+    with pytest.raises(PolicyError, match="obligations.response.escalation_intervall_hours"):
+        load_policy(path)
+
+
+def test_older_worker_decodes_a_newer_policy_and_incident() -> None:
+    """Wire tolerance: fields a newer starter adds are ignored by an older worker instead of failing its task."""
+    from workflows.incident import IncidentInput
+    from yuqing.directory import load_directory
+    from workflows.rules.article4_supervision import escalation_chain
+
+    policy = load_policy().model_dump(mode="json") | {"added_in_a_later_release": 1}
+    incident = {"id": "YQ-1", "title": "t", "opinion_level": "general", "responsible_unit": "370100", "new_field": "x"}
+    chain = [u.model_dump(mode="json") for u in escalation_chain(load_directory(), "370100")]
+    parsed = IncidentInput.model_validate({"incident": incident, "policy": policy, "chain": chain, "future": True})
+    assert parsed.policy.of(ObligationKind.RESPONSE).window_hours == 48

@@ -61,9 +61,12 @@ NOTIFY_RETRY = RetryPolicy(
 
 
 class IncidentInput(BaseModel):
-    """What an incident starts with; everything the workflow needs, so it never reads a file."""
+    """What an incident starts with; everything the workflow needs, so it never reads a file.
 
-    model_config = ConfigDict(extra="forbid")
+    Unknown fields are ignored so that a worker one release behind can still start it.
+    """
+
+    model_config = ConfigDict(extra="ignore")
 
     incident: Incident
     policy: Policy

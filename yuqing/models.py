@@ -169,7 +169,13 @@ IncidentId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=INC
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Values that cross the wire (workflow input, reports, notifications).
+
+    Unknown fields are ignored, not refused: a worker one release behind its starters must still
+    decode a newer incident's input, or that workflow's task would fail and retry forever.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 # ---------------------------------------------------------------- the incident

@@ -24,7 +24,7 @@ class PolicyError(Exception):
 
 
 class ObligationPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     rule: str
     window_hours: float = Field(gt=0)
@@ -40,9 +40,13 @@ class ObligationPolicy(BaseModel):
 
 
 class Policy(BaseModel):
-    """One province's deadlines (A3.1-A3.4, P3.d, P3.e, P4.a, P4.c)."""
+    """One province's deadlines (A3.1-A3.4, P3.d, P3.e, P4.a, P4.c).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Copied into every incident's input, so it tolerates unknown fields on the wire (an older
+    worker must decode a newer policy); the file itself is checked strictly by ``load_policy``.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     name: str
     warning_fraction: float = Field(gt=0, lt=1)
@@ -74,9 +78,25 @@ def load_policy(path: Path | str | None = None) -> Policy:
         raise PolicyError(f"时限政策文件无法读取 cannot read policy file {chosen}: {err.strerror}") from err
     except tomllib.TOMLDecodeError as err:
         raise PolicyError(f"时限政策文件格式错误 policy file {chosen} is not valid TOML: {err}") from err
+    unknown = _unknown_entry(data)
+    if unknown:
+        raise PolicyError(f"时限政策文件有误 policy file {chosen}, entry {unknown}: unknown entry (a typo?)")
     try:
         return Policy.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top)"
         raise PolicyError(f"时限政策文件有误 policy file {chosen}, entry {where}: {first['msg']}") from err
+
+
+def _unknown_entry(data: dict[str, object]) -> str | None:
+    """The first entry of a policy file that no field reads: a typo must not pass silently."""
+    for key, value in data.items():
+        if key not in Policy.model_fields:
+            return key
+        if key == "obligations" and isinstance(value, dict):
+            for kind, table in value.items():
+                extra = [k for k in (table if isinstance(table, dict) else {}) if k not in ObligationPolicy.model_fields]
+                if extra:
+                    return f"obligations.{kind}.{extra[0]}"
+    return None
