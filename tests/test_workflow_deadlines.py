@@ -254,3 +254,13 @@ async def test_p3_a_clock_runs_from_discovery_not_opening(clock: Clock) -> None:
     info = by_kind(status, ObligationKind.AUTHORITATIVE_INFO)
     assert info.due_at == status.discovered_at + 5 * H
     assert info.due_at - status.opened_at < 2 * H + M
+
+
+async def test_notification_texts_read_in_beijing_time(clock: Clock, outbox: SqliteOutbox) -> None:
+    """Staff read deadlines in 北京时间 (UTC+8), not UTC."""
+    handle = await clock.open(make_incident(grade=EventGrade.MAJOR))
+    status = await clock.to(handle, 4 * H + M)
+    due = status.obligation("authoritative_info#1").due_at.astimezone(timezone(8 * H))
+    [warning] = [r for r in outbox.rows(handle.id) if r["kind"] == "warning"]
+    assert f"{due:%Y-%m-%d %H:%M}（北京时间）" in warning["subject"]
+    assert "+00:00" not in warning["subject"]

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         ResponseReport,
         Unit,
         WarningRecord,
+        beijing,
     )
     from yuqing.policy import Policy
 
@@ -264,7 +265,7 @@ class IncidentWorkflow:
             kind="warning",
             target=target,
             obligation_id=obligation.id,
-            subject=f"预警：{obligation.kind.zh}将于 {obligation.due_at.isoformat()} 到期",
+            subject=f"预警：{obligation.kind.zh}将于 {beijing(obligation.due_at)} 到期",
             body=f"{self._status.title}：{obligation.kind.zh}（{obligation.rule}）时限将至，请及时办理。",
         )
 
@@ -300,7 +301,7 @@ class IncidentWorkflow:
             action=step.action,
             subject=f"{step.action.zh}：{obligation.kind.zh}已逾期（第{step.level}级第{step.round}轮）",
             body=(
-                f"{self._status.title}：{obligation.kind.zh}（{obligation.rule}）应于 {obligation.due_at.isoformat()} 前完成，"
+                f"{self._status.title}：{obligation.kind.zh}（{obligation.rule}）应于 {beijing(obligation.due_at)} 前完成，"
                 f"已逾期。请{self._status.responsible_unit_name}立即办理。"
             ),
         )
@@ -319,7 +320,7 @@ class IncidentWorkflow:
     def _notify_opened(self) -> None:
         """The responsible unit learns of the incident and its deadlines (A4.1 where transferred)."""
         status = self._status
-        owed = "；".join(f"{o.kind.zh} {o.due_at.isoformat()} 前" for o in status.obligations)
+        owed = "；".join(f"{o.kind.zh} {beijing(o.due_at)} 前" for o in status.obligations)
         self._send(
             kind="opened",
             target=status.chain[0],

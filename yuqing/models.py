@@ -8,7 +8,7 @@ Rule ids refer to ``shared/seed/requirements.md``.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Union
 
@@ -153,6 +153,15 @@ def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("time must carry a UTC offset (时间须带时区)")
     return value
+
+
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+"""UTC+8: China has kept it without daylight saving since 1991, so workflow code needs no tz database."""
+
+
+def beijing(value: datetime) -> str:
+    """A time for message texts staff read: ``2026-11-25 12:55（北京时间）``."""
+    return f"{value.astimezone(BEIJING):%Y-%m-%d %H:%M}（北京时间）"
 
 
 def _iso(value: datetime) -> str:
