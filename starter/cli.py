@@ -343,6 +343,10 @@ def build_parser() -> Parser:
 
     p = command("notices", "通知记录 what the outbox delivered (P4.b)", cmd_notices)
     p.add_argument("id", metavar="ID", nargs="?", type=id_type, help="事件编号 incident id (default: all)")
+
+    from audit.cli import register_audit  # auditors' commands (issue 5): export, replay, ledger
+
+    register_audit(commands)
     return parser
 
 

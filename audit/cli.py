@@ -1,0 +1,286 @@
+"""``yuqing audit export | replay | ledger``: the auditors' commands (D5).
+
+Registered on the ``yuqing`` parser by ``register_audit``; they follow its conventions: exit 0 when
+everything verified, 1 when something was refused or failed verification, 2 on a usage error, 3 when
+the server cannot be reached; failures are one line in Chinese and English on stderr; ``--json``
+prints exactly one JSON document; times are in Asia/Shanghai with their offset.
+
+``replay`` and ``ledger`` read files only and have no overall time limit; ``export``'s ``--timeout``
+bounds each request to the server, not the export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+from temporalio.service import RPCError, RPCStatusCode
+
+from audit.replay import OUTCOME_ZH
+
+EXAMPLES = """\
+示例 examples:
+  yuqing audit export YQ-20261125-1432-7f3a --out audit-2026-11
+  yuqing audit export --query "YuqingUnit = '370102-jyj'" --out audit-jyj
+  yuqing audit export --all --out audit-all
+  yuqing audit replay audit-all
+  yuqing audit ledger audit-all --csv 台账.csv
+
+审计说明 see AUDIT.md. 历史文件也可用 `temporal workflow show -w ID --output json > ID.json` 取得。
+"""
+
+
+def _cli() -> Any:
+    from starter import cli
+
+    return cli
+
+
+def _options(parser: argparse.ArgumentParser, *, server: bool) -> None:
+    """The common options, as ``yuqing``'s other commands take them after the command name."""
+    cli = _cli()
+    group = parser.add_argument_group("通用选项 common options")
+    group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                       help="输出一个 JSON 文档 print exactly one JSON document on stdout")  # fmt: skip
+    if server:
+        group.add_argument("--address", metavar="HOST:PORT", default=argparse.SUPPRESS,
+                           help="Temporal 服务器地址 server address (overrides TEMPORAL_ADDRESS / profile)")  # fmt: skip
+        group.add_argument("--namespace", metavar="NS", default=argparse.SUPPRESS,
+                           help="命名空间 namespace (overrides TEMPORAL_NAMESPACE / profile)")  # fmt: skip
+        group.add_argument("--timeout", dest="rpc_timeout", metavar="SECONDS", type=cli.positive_float,
+                           default=cli.DEFAULT_TIMEOUT,
+                           help=f"每次请求等待的秒数 seconds to wait for each answer of the server "
+                                f"(default {cli.DEFAULT_TIMEOUT:.0f}); the export itself has no time limit")  # fmt: skip
+    else:
+        group.add_argument("--workers", metavar="N", type=cli.positive_int, default=None,
+                           help="重放进程数 processes replaying (default: every core for large inputs)")  # fmt: skip
+    parser.set_defaults(timeout=math.inf)  # no overall limit: an audit takes as long as it takes
+
+
+def register_audit(commands: Any) -> None:
+    """Add ``audit`` and its three commands to ``yuqing``'s subcommands."""
+    audit = commands.add_parser(
+        "audit",
+        help="审计：导出、重放、时限台账 audit from exported histories: export, replay, deadline ledger (D5)",
+        description="审计 audit: 只依据导出的工作流历史核查每一个时限决定 check every deadline decision from "
+        "exported workflow histories alone, without trusting the live system (D5). See AUDIT.md.",
+        epilog=EXAMPLES,
+    )
+    subs = audit.add_subparsers(dest="audit_command", metavar="AUDIT_COMMAND", title="审计命令 audit commands",
+                                parser_class=type(audit), required=True)  # fmt: skip
+
+    p = subs.add_parser(
+        "export",
+        help="导出事件历史 export incident histories: one JSON file per run, and a manifest",
+        description="导出 export: 每次运行一个 JSON 文件（续新链的每一次运行），另附清单 manifest.json（编号、运行号、"
+        "SHA-256、导出时间） one JSON file per workflow run (every run of a continue-as-new chain) and a manifest "
+        "(ids, run ids, SHA-256 of each file, export time).",
+        epilog=EXAMPLES,
+    )
+    p.add_argument("ids", metavar="ID", nargs="*", type=_cli().id_type, help="事件编号 incident ids")
+    p.add_argument("--query", metavar="QUERY",
+                   help="可见性查询 a visibility query, e.g. \"YuqingUnit = '370102-jyj'\" (open and closed incidents)")  # fmt: skip
+    p.add_argument("--all", action="store_true", dest="everything", help="全部事件 every incident")
+    p.add_argument("--out", metavar="DIR", type=Path, required=True, help="输出目录（须为空） output directory (new or empty)")
+    _options(p, server=True)
+    p.set_defaults(handler=cmd_export)
+
+    p = subs.add_parser(
+        "replay",
+        help="重放历史 replay histories against the current workflow code (exit 1 on any failure)",
+        description="重放 replay: 用当前工作流代码和生产数据转换器重放每个历史，并核对记录与动作 replay each history "
+        "with the current workflow code and the production data converter, on all cores, and check the record "
+        "against the actions in the same history.",
+        epilog=EXAMPLES,
+    )
+    p.add_argument("paths", metavar="FILE|DIR", nargs="+", type=Path, help="历史文件或目录 history files or directories")
+    _options(p, server=False)
+    p.set_defaults(handler=cmd_replay)
+
+    p = subs.add_parser(
+        "ledger",
+        help="时限台账 the deadline ledger derived from histories alone: table, CSV, JSON",
+        description="时限台账 deadline ledger: 每件事件的每项义务（起算、期限、完成、状态、逾期）、每次预警与督办、每份被拒报告，"
+        "全部由历史推出 every obligation, warning, escalation and rejected report, derived from the histories alone.",
+        epilog=EXAMPLES,
+    )
+    p.add_argument("paths", metavar="FILE|DIR", nargs="+", type=Path, help="历史文件或目录 history files or directories")
+    p.add_argument("--csv", metavar="FILE", help="另存为 CSV（UTF-8 带 BOM，Excel 可直接打开）also write CSV; '-' prints CSV instead of tables")
+    _options(p, server=False)
+    p.set_defaults(handler=cmd_ledger)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr when it is a terminal (never with --json)."""
+    if _cli().OUT.json_mode or not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+def _fail(message: str) -> int:
+    cli = _cli()
+    cli.OUT.error(message)
+    return cli.EXIT_REJECTED
+
+
+def _paths(args: argparse.Namespace) -> list[Path]:
+    from audit.histories import discover
+
+    try:
+        files = discover(args.paths)
+    except FileNotFoundError as err:
+        raise _cli().UsageError(f"路径不存在 no such file or directory: {err}") from None
+    if not files:
+        raise _cli().UsageError(
+            f"没有历史文件 no history files (*.json) in {' '.join(str(p) for p in args.paths)}"
+        )
+    return args.paths
+
+
+async def _audit(args: argparse.Namespace) -> Any:
+    from audit.histories import HistoryError
+    from audit.replay import audit
+    from starter import service
+
+    paths = _paths(args)
+    try:
+        with progress_bar("重放 replaying") as progress:
+            return await audit(paths, workers=args.workers, progress=progress)
+    except HistoryError as err:  # an unreadable manifest: nothing is verified against it
+        raise service.Rejected(str(err)) from None
+
+
+# ------------------------------------------------------------------ export
+
+
+async def cmd_export(args: argparse.Namespace) -> int:
+    from audit.export import export
+    from starter import service
+
+    cli = _cli()
+    if not (args.ids or args.query is not None or args.everything):
+        raise cli.UsageError("须给出事件编号、--query 或 --all give incident ids, --query or --all")
+    out: Path = args.out
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise cli.UsageError(f"输出目录须为空 the output directory must be new or empty: {out}")
+    client = await service.connect(args.address, args.namespace)
+    try:
+        with progress_bar("导出 exporting") as progress:
+            manifest, problems = await export(
+                client, out, ids=args.ids, query=args.query, everything=args.everything,
+                rpc_timeout=args.rpc_timeout, progress=progress,
+            )  # fmt: skip
+    except RPCError as err:
+        if err.status == RPCStatusCode.INVALID_ARGUMENT:
+            raise cli.UsageError(f"查询无效 invalid visibility query: {err.message}") from None
+        if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise service.Unreachable(f"服务器无应答 the Temporal server did not answer: {err.message}") from None
+        raise service.StarterError(f"服务器错误 server error: {err.message}") from None
+    files = manifest["files"]
+    if cli.OUT.json_mode:
+        cli.OUT.json({"out": str(out), "manifest": manifest, "problems": problems})
+    else:
+        table = Table(title=f"已导出 exported → {out}", title_justify="left")
+        for column in ("事件 incident", "运行 run", "事件数 events", "执行状态 execution", "SHA-256"):
+            table.add_column(column, no_wrap=True)
+        for f in files:
+            table.add_row(f["workflow_id"], f["run_id"], str(f["events"]), f["execution"], f["sha256"][:16] + "…")
+        cli.OUT.show(
+            table,
+            f"{manifest['incidents']} 件事件 incidents，{len(files)} 个运行 runs；清单 manifest: "
+            f"{out / 'manifest.json'}",
+            f"清单 SHA-256 manifest sha256: {manifest['manifest_sha256']}（请另行保存 keep it apart from the files）",
+        )
+    if problems:
+        return _fail(f"部分事件未能导出 {len(problems)} incident(s) not exported: {'; '.join(problems)}")
+    if not files:
+        return _fail("没有符合条件的事件 no incident matched: nothing was exported")
+    return cli.EXIT_OK
+
+
+# ------------------------------------------------------------------ replay
+
+
+def _summary(counts: dict[str, int]) -> str:
+    parts = [f"重放 replayed {counts['replayed']}", f"一致 identical {counts['identical']}"]
+    for outcome in ("nondeterministic", "failed", "inconsistent", "altered", "unreadable", "missing"):
+        if counts[outcome]:
+            parts.append(f"{OUTCOME_ZH[outcome]} {outcome} {counts[outcome]}")
+    return "，".join(parts)
+
+
+async def cmd_replay(args: argparse.Namespace) -> int:
+    cli = _cli()
+    result = await _audit(args)
+    counts = result.counts()
+    if cli.OUT.json_mode:
+        cli.OUT.json({
+            "summary": counts,
+            "files": [
+                r.model_dump(include={"file", "outcome", "reasons", "workflow_id", "run_id", "incident_id", "events",
+                                      "execution", "sha256"})
+                for r in result.runs
+            ],
+        })  # fmt: skip
+    else:
+        table = Table(title="重放结果 replay", title_justify="left")
+        for column in ("文件 file", "事件 incident", "运行 run", "事件数 events", "结果 result", "原因 reason"):
+            table.add_column(column, overflow="fold", no_wrap=column not in ("文件 file", "原因 reason"))
+        for r in result.runs:
+            style = "green" if r.ok else "bold red"
+            table.add_row(
+                Path(r.file).name, r.workflow_id or "", (r.run_id or "")[:13], str(r.events or ""),
+                Text(f"{OUTCOME_ZH[r.outcome]} {r.outcome}", style=style), "\n".join(r.reasons),
+            )  # fmt: skip
+        cli.OUT.show(table, Text(_summary(counts), style="bold"))
+    failed = result.failures
+    if failed:
+        return _fail(f"{len(failed)}/{len(result.runs)} 个历史未通过 histories did not pass: {_summary(counts)}")
+    return cli.EXIT_OK
+
+
+# ------------------------------------------------------------------ ledger
+
+
+async def cmd_ledger(args: argparse.Namespace) -> int:
+    from audit.ledger import build_ledger, render, to_csv
+
+    cli = _cli()
+    if args.csv == "-" and cli.OUT.json_mode:
+        raise cli.UsageError("--json 与 --csv - 都要写标准输出 --json and --csv - both want stdout: give --csv a file")
+    ledger = build_ledger(await _audit(args))
+    if args.csv == "-":
+        sys.stdout.write(to_csv(ledger))
+        sys.stdout.flush()
+    elif args.csv:
+        try:
+            Path(args.csv).write_text(to_csv(ledger), encoding="utf-8-sig", newline="")
+        except OSError as err:
+            raise cli.UsageError(f"无法写入 cannot write {args.csv}: {err.strerror}") from None
+    if cli.OUT.json_mode and args.csv != "-":
+        cli.OUT.json(ledger)
+    elif args.csv != "-":
+        cli.OUT.show(render(ledger))
+        if args.csv:
+            cli.OUT.show(f"CSV → {args.csv}")
+    if ledger.problems:
+        subjects = ", ".join(p.subject for p in ledger.problems)
+        return _fail(f"{len(ledger.problems)} 项未通过核验，未列入台账 not verified, left out of the ledger: {subjects}")
+    return cli.EXIT_OK
