@@ -1,0 +1,56 @@
+"""Deliberate changes of the workflow, for the golden replay tests (README, "Changing workflow code").
+
+Each class is today's ``IncidentWorkflow`` with one new behaviour, registered under the same name as
+a new release of the code would be. ``UnpatchedChange`` ships it bare: every history recorded before
+it no longer replays. ``PatchedChange`` ships the same behaviour behind ``workflow.patched``: old
+histories replay as they ran, new runs get the new behaviour.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.incident import WORKFLOW_NAME, IncidentInput, IncidentWorkflow
+    from yuqing.models import IncidentStatus, Obligation
+
+PATCH_ID = "warn-government-too"
+
+
+def _warn_government(wf: Any, obligation: Obligation) -> None:
+    """The new behaviour: the unit's people's government hears of each warning too (a P3.e variant)."""
+    chain = wf._status.chain
+    wf._send(
+        kind="warning",
+        target=chain[min(1, len(chain) - 1)],
+        obligation_id=obligation.id,
+        round_=2,
+        subject=f"预警（抄送）：{obligation.kind.zh}",
+        body=f"{wf._status.title}：{obligation.kind.zh}时限将至。",
+    )
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class UnpatchedChange(IncidentWorkflow):
+    @workflow.run
+    async def run(self, input: IncidentInput) -> IncidentStatus:
+        return await super().run(input)
+
+    def _warn(self, obligation: Obligation, now: datetime) -> None:
+        super()._warn(obligation, now)
+        _warn_government(self, obligation)
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class PatchedChange(IncidentWorkflow):
+    @workflow.run
+    async def run(self, input: IncidentInput) -> IncidentStatus:
+        return await super().run(input)
+
+    def _warn(self, obligation: Obligation, now: datetime) -> None:
+        super()._warn(obligation, now)
+        if workflow.patched(PATCH_ID):
+            _warn_government(self, obligation)

