@@ -264,7 +264,7 @@ async def backdated(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
 
 @scenario("delivery-failure", "通知渠道中断：通知重试到期后记为未送达，时限与督办照常", "P4.b", "A3.1")
 async def delivery_failure(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
-    quick = load_policy().model_copy(update={"notification_retry_hours": 0.002})  # 7.2 s of retries
+    quick = load_policy().model_copy(update={"notification_retry_hours": 0.0005})  # 1.8 s of retries
     handle = await ctx.open(make_incident(id=incident_id, grade=EventGrade.MAJOR), task_queue=ctx.dead_queue, policy=quick)
     await ctx.clock.advance(handle, 5 * H + 30 * M)
     await Clock.settle(handle, timeout=60)
