@@ -43,7 +43,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from audit import capture
-from audit.histories import HistoryError, HistoryFile, check_against_manifests, discover, event_name, read_history, utc
+from audit.histories import HistoryError, HistoryFile, check_against_manifests, discover, read_history, utc
 from workflows.incident import WORKFLOW_NAME, IncidentInput, IncidentWorkflow
 from yuqing import config
 from yuqing.models import IncidentStatus, Notification, Obligation
@@ -162,8 +162,9 @@ async def verify(hf: HistoryFile, found: capture.Captured) -> tuple[IncidentStat
     status: IncidentStatus = found.instance.status().model_copy(deep=True)
     started_input: IncidentInput = await _decode(hf.started.input.payloads, IncidentInput)
     carried = started_input.carried
-    if carried is not None:
-        facts["carried_digest"] = digest(json_of(carried))
+    if carried is not None:  # from the raw JSON, as the previous run's handed_on_digest
+        raw_input = await _decode(hf.started.input.payloads)
+        facts["carried_digest"] = digest(raw_input.get("carried") if isinstance(raw_input, dict) else None)
 
     # -- results: what the history says the code answered, against what it answers now
     for e in events:
