@@ -260,3 +260,24 @@ async def test_unreadable_files_are_reported(tmp_path: Path, garbage: bytes) -> 
     path.write_bytes(garbage)
     run = only(await audit([path], workers=1))
     assert run.outcome == "unreadable" and run.reasons
+
+
+async def test_rewritten_record_carried_over_continue_as_new_is_reported(tmp_path: Path) -> None:
+    """D1: the record a continued run starts with must be the one the previous run handed on."""
+    directory = copy_golden("continue-as-new", tmp_path)
+    result = await audit([directory], workers=1)
+    second = next(r for r in result.runs if r.continued_from is not None)
+
+    def rewrite(events: Events) -> Events:
+        slot, run_input = payload(events[0]["workflowExecutionStartedEventAttributes"], ("input",))
+        run_input["carried"]["discovered_at"] = "2026-01-01T00:00:00+00:00"  # the clocks' origin (P3.a)
+        put(slot, run_input)
+        return events
+
+    edit(Path(second.file), rewrite, rehash=True)
+    result = await audit([directory], workers=1)
+    assert next(r for r in result.runs if r.run_id == second.run_id).outcome != "identical"
+    ledger = build_ledger(result)
+    assert ledger.incidents == []
+    [problem] = ledger.problems
+    assert any("起始记录与上一运行交出的不同" in reason for reason in problem.reasons), problem.reasons
