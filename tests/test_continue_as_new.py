@@ -54,5 +54,7 @@ async def test_continue_as_new_keeps_record_timers_and_reports(small_history_env
         keys = [r["key"] for r in outbox.rows(handle.id)]
         # opened, the 80% warning, one escalation: nothing sent twice across runs (P4.b)
         assert sorted(keys) == sorted(f"{handle.id}/{k}" for k in ("opened/0/1", "response#1/0/1", "response#1/1/1"))
+        # ... and none delivered twice either: the new run does not announce the incident again
+        assert [r["attempts"] for r in outbox.rows(handle.id)] == [1, 1, 1]
         result_handle = env.client.get_workflow_handle_for(IncidentWorkflow.run, handle.id)
         assert (await result_handle.query(IncidentWorkflow.status)).runs == status.runs

@@ -26,6 +26,7 @@ def test_default_policy_is_the_notice_and_our_defaults() -> None:
         "acceptance": (1, 1, "P4.c"),
     }
     assert p.warning_fraction == 0.8 and p.name == "鲁政办发〔2018〕18号"
+    assert p.notification_retry_hours == 1  # P4.b (ours): the retry budget before a delivery failure is recorded
 
 
 def test_policy_found_next_to_code_not_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -158,3 +158,30 @@ def test_close_waives_pending_but_keeps_overdue() -> None:
     obs[0] = obs[0].model_copy(update={"status": ObligationStatus.OVERDUE})
     closed = a3.waive_on_close(obs, "办结")
     assert [o.status for o in closed] == [ObligationStatus.OVERDUE, ObligationStatus.WAIVED]
+
+
+def test_p3_c_down_judges_48h_by_the_first_response() -> None:
+    """P3.c down: the 48 h response is met by the first response made, even when a later one came after 48 h."""
+    before = a3.opening_obligations(event(EventGrade.MAJOR), T0, POLICY)
+    reports = [_response(1, T0 + 2 * H), _response(2, T0 + 50 * H)]
+    after = a3.reclassify(before, event(EventGrade.MAJOR), None, T0 + 60 * H, T0, reports, "降级", POLICY)
+    response = after[-1]
+    assert (response.id, response.status, response.met_at, response.met_by) == (
+        "response#1",
+        ObligationStatus.MET,
+        T0 + 2 * H,
+        1,
+    )
+
+
+def test_p3_c_up_then_down_keeps_the_one_pending_48h_response() -> None:
+    """P3.c: up keeps the pending 48 h response; down again waives the new clocks and adds no second response."""
+    general, major = event(EventGrade.GENERAL), event(EventGrade.MAJOR)
+    opened = a3.opening_obligations(general, T0, POLICY)
+    up = a3.reclassify(opened, general, major, T0 + 10 * H, T0, [], "升级", POLICY)
+    down = a3.reclassify(up, major, general, T0 + 12 * H, T0, [], "降级", POLICY)
+    assert [(o.id, o.status, o.due_at) for o in down] == [
+        ("response#1", ObligationStatus.PENDING, T0 + 48 * H),
+        ("authoritative_info#1", ObligationStatus.WAIVED, T0 + 15 * H),
+        ("press_conference#1", ObligationStatus.WAIVED, T0 + 34 * H),
+    ]

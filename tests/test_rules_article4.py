@@ -81,3 +81,21 @@ def test_a4_4_major_situation_goes_to_the_provincial_office(directory: Directory
 
 def test_p4_b_idempotency_key_names_incident_obligation_level_round() -> None:
     assert a4.idempotency_key("YQ-1", "response#1", 3, 2) == "YQ-1/response#1/3/2"
+
+
+@pytest.mark.parametrize(
+    ("unit", "ladder"),
+    [
+        # a collapsed chain: the provincial office oversees (督办) from level 2, and takes the repeats
+        ("sz-jyt", [(1, 1, "sz-jyt", EscalationAction.URGE), (2, 1, "sz-bgt", EscalationAction.OVERSEE), (2, 2, "sz-bgt", EscalationAction.OVERSEE)]),
+        ("370100", [(1, 1, "370100", EscalationAction.URGE), (2, 1, "sz-bgt", EscalationAction.OVERSEE), (2, 2, "sz-bgt", EscalationAction.OVERSEE)]),
+    ],
+)
+def test_p4_a_d_esc_actions_on_collapsed_chains(
+    directory: Directory, unit: str, ladder: list[tuple[int, int, str, EscalationAction]]
+) -> None:
+    """D.esc + P4.d: the action follows whom a step reaches, not its level number."""
+    chain = a4.escalation_chain(directory, unit)
+    ob = new_obligation(ObligationKind.AUTHORITATIVE_INFO, T0, POLICY, [])
+    steps = [a4.step(ob, k, chain) for k in range(3)]
+    assert [(s.level, s.round, s.target.code, s.action) for s in steps] == ladder

@@ -210,8 +210,16 @@ async def test_p4_a_levels_1_2_3_then_repeats_and_none_after_met(clock: Clock, o
     status = await clock.to(handle, 14 * H)
     assert len(escalations_of(status, info_id)) == 5
     # every escalation reached the outbox exactly once, keyed by incident/obligation/level/round (P4.b)
-    keys = sorted(r["key"] for r in outbox.rows(handle.id) if r["kind"] == "escalation" and r["obligation_id"] == info_id)
-    assert keys == sorted(f"{handle.id}/{info_id}/{lv}/{rd}" for lv, rd, _ in ladder)
+    sent = sorted(
+        (r["key"], r["target"], r["action"])
+        for r in outbox.rows(handle.id)
+        if r["kind"] == "escalation" and r["obligation_id"] == info_id
+    )
+    # ... and reached the unit the step names (P4.d), with its action (D.esc)
+    assert sent == sorted(
+        (f"{handle.id}/{info_id}/{lv}/{rd}", target, action.value)
+        for (lv, rd, target), action in zip(ladder, actions)
+    )
 
 
 async def test_p4_d_provincial_department_chain_collapses(clock: Clock) -> None:
