@@ -185,3 +185,18 @@ def test_p3_c_up_then_down_keeps_the_one_pending_48h_response() -> None:
         ("authoritative_info#1", ObligationStatus.WAIVED, T0 + 15 * H),
         ("press_conference#1", ObligationStatus.WAIVED, T0 + 34 * H),
     ]
+
+
+def test_p3_c_down_keeps_an_escalated_obligation_overdue() -> None:
+    """P3.c: "nothing already met or escalated is rewritten": only *pending* 5 h/24 h obligations are waived."""
+    before = a3.opening_obligations(event(EventGrade.MAJOR), T0, POLICY)
+    before[0] = before[0].model_copy(update={"status": ObligationStatus.OVERDUE, "next_step": 2})
+    after = a3.reclassify(before, event(EventGrade.MAJOR), None, T0 + 7 * H, T0, [], "降级", POLICY)
+    assert [(o.id, o.status) for o in after[:2]] == [
+        ("authoritative_info#1", ObligationStatus.OVERDUE),
+        ("press_conference#1", ObligationStatus.WAIVED),
+    ]
+    assert after[0] == before[0]
+    # histories recorded before patch p3c-keep-overdue replay with the old behaviour
+    old = a3.reclassify(before, event(EventGrade.MAJOR), None, T0 + 7 * H, T0, [], "降级", POLICY, waive_overdue=True)
+    assert old[0].status == ObligationStatus.WAIVED

@@ -260,8 +260,9 @@ async def test_p3_c_reclassified_up_after_missing_nothing_escalates_from_new_clo
     assert [(e.obligation_id, e.level) for e in status.escalations] == [("authoritative_info#1", 1)]
 
 
-async def test_p3_c_reclassified_down_waives_5h_24h_and_applies_48h_met_by_earlier_response(clock: Clock) -> None:
-    """P3.c down: open 5 h/24 h obligations are waived with the reason; the 48 h one from discovery is already met."""
+async def test_p3_c_reclassified_down_waives_pending_keeps_escalated_and_applies_48h(clock: Clock) -> None:
+    """P3.c down: the pending 24 h obligation is waived with the reason; the 5 h one, already escalated,
+    is not rewritten (it stays overdue and escalates until met); the 48 h one from discovery is already met."""
     handle = await clock.open(make_incident(grade=EventGrade.MAJOR))
     await clock.to(handle, 1 * H)
     first = await service.file_report(clock.client, handle.id, ResponseReport(text="通报", way=ResponseWay.ONLINE_POST))
@@ -270,9 +271,9 @@ async def test_p3_c_reclassified_down_waives_5h_24h_and_applies_48h_met_by_earli
         clock.client, handle.id, ReclassificationReport(text="经核实为一般事件", event_grade=EventGrade.GENERAL)
     )
     info, press = status.obligation("authoritative_info#1"), status.obligation("press_conference#1")
-    assert info.status == press.status == ObligationStatus.WAIVED
-    assert "经核实为一般事件" in (info.waived_reason or "")
-    assert [e.obligation_id for e in status.escalations] == ["authoritative_info#1", "authoritative_info#1"]
+    assert (info.status, press.status) == (ObligationStatus.OVERDUE, ObligationStatus.WAIVED)
+    assert "经核实为一般事件" in (press.waived_reason or "") and info.waived_reason is None
+    assert [(e.obligation_id, e.level) for e in status.escalations] == [("authoritative_info#1", 1), ("authoritative_info#1", 2)]
     response = status.obligation("response#1")
     assert response.due_at == status.discovered_at + 48 * H
     assert (response.status, response.met_at, response.met_by) == (
@@ -280,8 +281,12 @@ async def test_p3_c_reclassified_down_waives_5h_24h_and_applies_48h_met_by_earli
         first.reports[-1].at,
         first.reports[-1].seq,
     )
-    status = await clock.to(handle, 24 * H)  # before the continued release falls due (1 h + 24 h)
-    assert len(status.escalations) == 2  # the waived obligation escalates no more
+    status = await clock.to(handle, 7 * H + M)  # the escalated obligation goes on up the chain (D.esc)
+    assert [(e.level, e.target) for e in status.escalations][-1] == (3, "sz-bgt")
+    status = await service.file_report(clock.client, handle.id, ResponseReport(text="权威发布", way=ResponseWay.AUTHORITATIVE_RELEASE))
+    assert status.obligation("authoritative_info#1").status == ObligationStatus.LATE
+    status = await clock.to(handle, 24 * H)  # before the continued release falls due (7 h + 24 h)
+    assert len(status.escalations) == 3  # met: it escalates no more
 
 
 async def test_p3_c_reclassified_down_without_response_runs_48h_from_discovery(clock: Clock) -> None:

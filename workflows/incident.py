@@ -54,6 +54,10 @@ with workflow.unsafe.imports_passed_through():
 
 WORKFLOW_NAME = "IncidentWorkflow"
 
+PATCH_P3C_KEEP_OVERDUE = "p3c-keep-overdue"
+"""P3.c: a downgrade waives only pending obligations; what was escalated stays overdue.
+Incidents reclassified down before this patch waived overdue ones too, and replay that way."""
+
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -234,6 +238,9 @@ class IncidentWorkflow:
                 "to": event.model_dump(mode="json") if event else None,
             },
         }
+        waive_overdue = False
+        if article3.has_major_clocks(status.event) and not article3.has_major_clocks(event):
+            waive_overdue = not workflow.patched(PATCH_P3C_KEEP_OVERDUE)
         status.obligations = article3.reclassify(
             status.obligations,
             status.event,
@@ -243,6 +250,7 @@ class IncidentWorkflow:
             status.reports,
             report.text,
             self._input.policy,
+            waive_overdue=waive_overdue,
         )
         status.opinion_level, status.event = level, event
 

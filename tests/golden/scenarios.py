@@ -154,13 +154,31 @@ async def reclassify_up(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
     return handle
 
 
-@scenario("reclassify-down", "重大降为一般：已督办的 5 小时时限免除并记录理由，48 小时回应由早先的发布满足", "P3.c", "D.esc")
+@scenario("reclassify-down", "重大降为一般：未到期的 24 小时时限免除并记录理由，48 小时回应由早先的发布满足（录制于补丁 p3c-keep-overdue 之前：当时已督办的 5 小时时限也被免除）", "P3.c", "D.esc")
 async def reclassify_down(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
     handle = await ctx.open(make_incident(id=incident_id, grade=EventGrade.MAJOR))
     await ctx.clock.to(handle, 1 * H)
     await ctx.report(handle, release(ResponseWay.ONLINE_POST, "政务网站通报"))
     await ctx.clock.to(handle, 6 * H + M)
     await ctx.report(handle, ReclassificationReport(text="经核实为一般事件", event_grade=EventGrade.GENERAL))
+    return handle
+
+
+@scenario(
+    "reclassify-down-escalated",
+    "重大降为一般（补丁 p3c-keep-overdue 之后）：已督办的 5 小时时限保持逾期并继续督办，直至权威发布予以满足",
+    "P3.c",
+    "D.esc",
+    "P4.a",
+)
+async def reclassify_down_escalated(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
+    handle = await ctx.open(make_incident(id=incident_id, grade=EventGrade.MAJOR))
+    await ctx.clock.to(handle, 1 * H)
+    await ctx.report(handle, release(ResponseWay.ONLINE_POST, "政务网站通报"))
+    await ctx.clock.to(handle, 6 * H + M)
+    await ctx.report(handle, ReclassificationReport(text="经核实为一般事件", event_grade=EventGrade.GENERAL))
+    await ctx.clock.to(handle, 7 * H + M)
+    await ctx.report(handle, release(text="补发权威信息"))
     return handle
 
 

@@ -122,13 +122,19 @@ def reclassify(
     reports: Iterable[ReportRecord],
     reason: str,
     policy: Policy,
+    *,
+    waive_overdue: bool = False,
 ) -> list[Obligation]:
     """P3.c: the obligations after a change of event grade at ``at``.
 
     Up to 特别重大/重大: the 5 h and 24 h clocks start now; a pending 48 h response stays.
-    Down from it: open 5 h and 24 h obligations are waived with the reason, and the 48 h response
-    from discovery applies (met by the first response already made, if any).
-    Nothing already met, late or escalated is rewritten.
+    Down from it: pending 5 h and 24 h obligations are waived with the reason, and the 48 h
+    response from discovery applies (met by the first response already made, if any).
+    Nothing already met, late or escalated is rewritten: an overdue obligation stays overdue
+    (a missed deadline is a fact for A5.3) and escalates until a release meets it.
+
+    ``waive_overdue`` reproduces how incidents reclassified before patch ``p3c-keep-overdue``
+    ran (they waived overdue obligations too); only their replay passes it.
     """
     was, becomes = has_major_clocks(old_event), has_major_clocks(new_event)
     result = list(obligations)
@@ -138,7 +144,8 @@ def reclassify(
     elif was and not becomes:
         result = [
             o.model_copy(update={"status": ObligationStatus.WAIVED, "waived_reason": f"降级 reclassified down: {reason}"})
-            if o.kind in MAJOR_CLOCKS and o.open
+            if o.kind in MAJOR_CLOCKS
+            and (o.status == ObligationStatus.PENDING or (waive_overdue and o.status == ObligationStatus.OVERDUE))
             else o
             for o in result
         ]
