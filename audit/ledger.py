@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from audit.replay import OUTCOME_ZH, AuditResult, RunReport
+from starter.render import STATUS_STYLE
 from starter.timefmt import show, span
 from yuqing.models import (
     EscalationAction,
@@ -259,15 +260,6 @@ def _cell(value: datetime | None) -> str:
 def _short(value: datetime | None) -> str:
     """Tables show the minute (CSV and JSON keep every digit)."""
     return show(value, empty="", seconds=False)
-
-
-STATUS_STYLE = {
-    ObligationStatus.PENDING: "yellow",
-    ObligationStatus.MET: "green",
-    ObligationStatus.LATE: "dark_orange",
-    ObligationStatus.OVERDUE: "bold red",
-    ObligationStatus.WAIVED: "dim",
-}
 
 
 TIME_COLUMNS = ("起算", "期限", "完成", "预警", "时间")
