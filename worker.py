@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import structlog
 from temporalio.client import Client
@@ -22,6 +22,7 @@ from activities.notify import Notifier
 from workflows.incident import IncidentWorkflow
 from yuqing import config, search_attributes
 from yuqing.logging import configure
+from yuqing.process import exit_now
 
 log = structlog.get_logger("yuqing.worker")
 
@@ -55,8 +56,8 @@ async def run(stop: asyncio.Event) -> None:
     log.info("worker stopped")
 
 
-def main() -> None:
-    configure()
+def run_worker() -> int:
+    """Run until SIGINT/SIGTERM; the exit code (1 when the worker cannot start)."""
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -65,9 +66,15 @@ def main() -> None:
         loop.run_until_complete(run(stop))
     except (search_attributes.SearchAttributeError, ValueError, RuntimeError) as err:
         log.error("worker cannot start", error=str(err))
-        sys.exit(1)
+        return 1
     finally:
         loop.close()
+    return 0
+
+
+def main() -> NoReturn:
+    configure()
+    exit_now(run_worker())
 
 
 if __name__ == "__main__":

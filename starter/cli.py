@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import re
 import sys
@@ -36,7 +35,6 @@ from yuqing.models import (
     EventGrade,
     Incident,
     IncidentState,
-    IncidentStatus,
     MajorSituationReport,
     OpinionLevel,
     ReclassificationReport,
@@ -47,6 +45,7 @@ from yuqing.models import (
     parse_incident_id,
 )
 from yuqing.policy import PolicyError
+from yuqing.process import exit_now
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 DEFAULT_TIMEOUT = 30.0
@@ -613,17 +612,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """The console script. It leaves without interpreter finalization: the SDK's Rust runtime
-    threads can abort a short-lived client process while Python finalizes (temporalio/sdk-python#300,
-    "PyGILState_Release … must be current"), which would turn a clean exit code into SIGABRT."""
-    code = run(argv)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (yuqing list | head)
-            pass
-    logging.shutdown()
-    os._exit(code)
+    """The console script; leaves through ``exit_now`` (no finalization: sdk-python#300)."""
+    exit_now(run(argv))
 
 
 if __name__ == "__main__":

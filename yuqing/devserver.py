@@ -11,13 +11,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 
 import structlog
 
 from yuqing import config
 from yuqing.logging import configure
+from yuqing.process import exit_now
 
 log = structlog.get_logger("yuqing.devserver")
 
@@ -52,15 +52,15 @@ def main() -> None:
     # Its own session: Ctrl-C reaches us, and we stop the server after the worker.
     server = subprocess.Popen(command, start_new_session=True)
     log.info("dev server starting", address=f"{host}:{port}", ui=f"http://{host}:{ui_port}", db=str(db))
+    code = 1
     try:
         _wait_for_port(host, port, server)
         os.environ["TEMPORAL_ADDRESS"] = f"{host}:{port}"
-        from worker import main as worker_main
+        from worker import run_worker
 
-        worker_main()
+        code = run_worker()
     except RuntimeError as err:
         log.error("cannot start", error=str(err))
-        sys.exit(1)
     finally:
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
@@ -69,6 +69,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
         log.info("dev server stopped")
+    exit_now(code)
 
 
 if __name__ == "__main__":

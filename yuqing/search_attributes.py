@@ -6,7 +6,6 @@ The worker checks at start that they exist on its server and creates the missing
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
