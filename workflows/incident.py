@@ -87,7 +87,7 @@ class IncidentWorkflow:
     @workflow.init
     def __init__(self, input: IncidentInput) -> None:
         self._input = input
-        self._status = input.carried or self._open(input, workflow.now())
+        self._status = input.carried or self._opening_record(input, workflow.now())
         self._changed = False
         self._deliveries: set[asyncio.Task[None]] = set()
         self._published: dict[str, Any] = {}
@@ -395,7 +395,7 @@ class IncidentWorkflow:
     # --------------------------------------------------------------- opening
 
     @staticmethod
-    def _open(input: IncidentInput, now: datetime) -> IncidentStatus:
+    def _opening_record(input: IncidentInput, now: datetime) -> IncidentStatus:
         """The record of a new incident: its clocks run from discovery (P3.a)."""
         incident, policy = input.incident, input.policy
         rejected: list[Rejection] = []
