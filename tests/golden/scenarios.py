@@ -172,11 +172,7 @@ async def reclassify_down(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any
     "P4.a",
 )
 async def reclassify_down_escalated(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
-    handle = await ctx.open(make_incident(id=incident_id, grade=EventGrade.MAJOR))
-    await ctx.clock.to(handle, 1 * H)
-    await ctx.report(handle, release(ResponseWay.ONLINE_POST, "政务网站通报"))
-    await ctx.clock.to(handle, 6 * H + M)
-    await ctx.report(handle, ReclassificationReport(text="经核实为一般事件", event_grade=EventGrade.GENERAL))
+    handle = await reclassify_down(ctx, incident_id)  # the same downgrade, 6 h 01 min in, then on
     await ctx.clock.to(handle, 7 * H + M)
     await ctx.report(handle, release(text="补发权威信息"))
     return handle
