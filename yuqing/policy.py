@@ -1,72 +1,29 @@
-"""The deadline policy: durations, warning share and escalation intervals, as data.
+"""Loading the deadline policy file (the ``Policy`` value itself is in ``yuqing.models``).
 
-Loaded from a TOML file (default ``yuqing/data/policy.toml``, the notice's values and our P
-defaults). The workflow never reads the file: the starter copies the policy into each
-incident's input, so a changed file never moves a running incident's clocks.
+The file (default ``yuqing/data/policy.toml``: the notice's values and our P defaults) is read by
+the starter, never by the workflow: the starter copies the policy into each incident's input, so a
+changed file never moves a running incident's clocks. The file is checked strictly (an unknown
+entry is a typo, not a newer field); every window and interval must lie between one minute and
+thirty days.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
-from yuqing.models import ObligationKind
+from yuqing.models import ObligationPolicy, Policy
 
 DEFAULT_POLICY_PATH = Path(__file__).parent / "data" / "policy.toml"
+
+__all__ = ["DEFAULT_POLICY_PATH", "Policy", "PolicyError", "load_policy"]
 
 
 class PolicyError(Exception):
     """The policy file cannot be used; the message names the file and the entry."""
-
-
-class ObligationPolicy(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    rule: str
-    window_hours: float = Field(gt=0)
-    escalation_interval_hours: float = Field(gt=0)
-
-    @property
-    def window(self) -> timedelta:
-        return timedelta(hours=self.window_hours)
-
-    @property
-    def escalation_interval(self) -> timedelta:
-        return timedelta(hours=self.escalation_interval_hours)
-
-
-class Policy(BaseModel):
-    """One province's deadlines (A3.1-A3.4, P3.d, P3.e, P4.a, P4.c).
-
-    Copied into every incident's input, so it tolerates unknown fields on the wire (an older
-    worker must decode a newer policy); the file itself is checked strictly by ``load_policy``.
-    """
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    name: str
-    warning_fraction: float = Field(gt=0, lt=1)
-    notification_retry_hours: float = Field(default=1.0, gt=0)
-    """P4.b (ours): how long a notification is retried before it is recorded as undelivered."""
-    obligations: dict[ObligationKind, ObligationPolicy]
-
-    @model_validator(mode="after")
-    def _every_kind(self) -> "Policy":
-        missing = [k.value for k in ObligationKind if k not in self.obligations]
-        if missing:
-            raise ValueError(f"missing [obligations.{missing[0]}]")
-        return self
-
-    def of(self, kind: ObligationKind) -> ObligationPolicy:
-        return self.obligations[kind]
-
-    @property
-    def notification_retry(self) -> timedelta:
-        return timedelta(hours=self.notification_retry_hours)
 
 
 def load_policy(path: Path | str | None = None) -> Policy:

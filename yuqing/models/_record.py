@@ -1,0 +1,216 @@
+"""What the incident workflow keeps: a bounded record, carried over continue-as-new, and a journal of
+what the current run decided.
+
+The record stays small whatever the incident's age or traffic (``workflows.rules.bounds``): report
+texts stay in the histories and are referenced by sequence number and SHA-256; escalations, warnings,
+rejections and delivery failures keep their last entries and a count. The journal holds every
+decision of the current run for the status view and the audit, and is emptied at continue-as-new.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import Field, computed_field
+
+from yuqing.models._base import Record, Timestamp
+from yuqing.models._enums import (
+    EscalationAction,
+    IncidentState,
+    ObligationKind,
+    ObligationStatus,
+    OpinionLevel,
+    ReleaseChannel,
+    ReportType,
+    ResponseWay,
+    Speaker,
+)
+from yuqing.models._incident import SuddenEvent, Transfer
+from yuqing.models._notifications import Notification
+
+
+class ReportRef(Record):
+    """A report as filed: its facts, an excerpt of its text, and the digest of the whole text.
+
+    ``at`` is the time that counts for deadlines (P4.h: ``filed_at`` where credited, else the
+    arrival); ``arrived_at`` is when the workflow received it.
+    """
+
+    seq: int
+    report_id: str
+    type: ReportType
+    by: str
+    """The unit that acted (S1-S7)."""
+    via: Literal["update", "signal"] = "update"
+    at: Timestamp
+    arrived_at: Timestamp
+    filed_at: Timestamp | None = None
+    published_at: Timestamp | None = None
+    text: str
+    """An excerpt; the whole text is in the history, named by ``text_sha256``."""
+    text_length: int
+    text_sha256: str
+    way: ResponseWay | None = None
+    channel: ReleaseChannel | None = None
+    speaker: Speaker | None = None
+    final: bool | None = None
+    obligation_id: str | None = None
+    """For an explanation (P4.g): the obligation it explains."""
+    met: list[str] = Field(default_factory=list)
+    """Obligation ids this report met."""
+    changes: dict[str, Any] | None = None
+    """For a reclassification: what changed, from and to."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def credited(self) -> bool:
+        """P4.h: counted at its client filing time, earlier than its arrival."""
+        return self.at < self.arrived_at
+
+
+class Explanation(Record):
+    """超时说明 beside a missed obligation (P4.g)."""
+
+    seq: int
+    by: str
+    at: Timestamp
+    text: str
+    text_sha256: str
+
+
+class Obligation(Record):
+    """One deadline an incident owes (A3.1-A3.4, P4.c) and how far its escalation went (P4.a)."""
+
+    id: str
+    """``kind#n``: unique in the incident, used in idempotency keys (P4.b)."""
+    kind: ObligationKind
+    rule: str
+    clock_start: Timestamp
+    due_at: Timestamp
+    status: ObligationStatus = ObligationStatus.PENDING
+    met_at: Timestamp | None = None
+    met_by: int | None = None
+    """``seq`` of the report that met it."""
+    waived_reason: str | None = None
+    warn_at: Timestamp
+    warned_at: Timestamp | None = None
+    escalation_interval: timedelta
+    next_step: int = 0
+    """The next escalation step to fire (P4.a): step k is due at ``due_at + k * interval``."""
+    escalations: int = 0
+    """How many escalations this obligation has fired, in every run."""
+    last_level: int | None = None
+    last_escalated_at: Timestamp | None = None
+    explanation: Explanation | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.status in (ObligationStatus.PENDING, ObligationStatus.OVERDUE)
+
+
+class WarningRecord(Record):
+    """A warning (预警) sent before a deadline (P3.e)."""
+
+    obligation: ObligationKind
+    obligation_id: str
+    target: str
+    at: Timestamp
+
+
+class Escalation(Record):
+    """One escalation decision (D.esc, P4.a, P4.d)."""
+
+    obligation: ObligationKind
+    obligation_id: str
+    level: int
+    round: int
+    target: str
+    target_name: str
+    action: EscalationAction
+    at: Timestamp
+    due_at: Timestamp
+    """When this step was scheduled; ``at`` is later only where the workflow caught up."""
+    skipped_steps: int = 0
+    """Steps that fell due while nobody could act, collapsed into this one (P4.a): never a burst."""
+
+
+class Rejection(Record):
+    """A message that was refused, with why; it never fails the workflow. Reason and value are clipped."""
+
+    at: Timestamp
+    reason: str
+    type: str | None = None
+    via: Literal["update", "signal", "start"] = "signal"
+    by: str | None = None
+    value: str | None = None
+    """The start of what was sent, for the record."""
+
+
+class DeliveryFailure(Record):
+    key: str
+    at: Timestamp
+    error: str
+
+
+class IncidentRecord(Record):
+    """The incident as the workflow keeps it and carries over continue-as-new (bounded)."""
+
+    incident_id: str
+    state: IncidentState = IncidentState.OPEN
+    opinion_level: OpinionLevel
+    event: SuddenEvent | None
+    responsible_unit: str
+    discovered_at: Timestamp
+    opened_at: Timestamp
+    opened_by: str
+    obligations: list[Obligation] = Field(default_factory=list)
+    """Every open obligation and the latest closed ones (older ones are in the histories)."""
+    first_due: dict[ObligationKind, Timestamp] = Field(default_factory=dict)
+    """The earliest deadline each kind ever had (P3.c: up, down and up again keeps the first)."""
+    issued: dict[ObligationKind, int] = Field(default_factory=dict)
+    """The highest number of each kind the record let go of: ids (and keys, P4.b) never repeat."""
+    escalations: list[Escalation] = Field(default_factory=list)
+    escalations_total: int = 0
+    warnings: list[WarningRecord] = Field(default_factory=list)
+    warnings_total: int = 0
+    reports: list[ReportRef] = Field(default_factory=list)
+    reports_total: int = 0
+    """The last ``seq`` given."""
+    seen: dict[str, int] = Field(default_factory=dict)
+    """Report ids already filed (by ``bounds.report_key``), with their ``seq``: a re-sent report is
+    answered, not filed twice."""
+    first_response: ReportRef | None = None
+    """The first response (P3.c: it meets a 48 h obligation that applies after a downgrade)."""
+    rejected: list[Rejection] = Field(default_factory=list)
+    rejected_total: int = 0
+    delivery_failures: list[DeliveryFailure] = Field(default_factory=list)
+    delivery_failures_total: int = 0
+    transfer: Transfer | None = None
+    accepted_at: Timestamp | None = None
+    accepted_by: str | None = None
+    final_disposition: ReportRef | None = None
+    """A final disposition filed while something the notice requires was still owed (S3): the
+    incident closes when that is met."""
+    closed_at: Timestamp | None = None
+    closed_by: str | None = None
+    close_reason: str | None = None
+    pending: list[Notification] = Field(default_factory=list)
+    """Notifications still being delivered when the previous run continued as new: sent again."""
+    runs: int = 1
+
+    def obligation(self, obligation_id: str) -> Obligation | None:
+        return next((o for o in self.obligations if o.id == obligation_id), None)
+
+
+class RunJournal(Record):
+    """Everything the current run decided (not carried over): the audit's view of one run."""
+
+    reports: list[ReportRef] = Field(default_factory=list)
+    escalations: list[Escalation] = Field(default_factory=list)
+    warnings: list[WarningRecord] = Field(default_factory=list)
+    failures: list[DeliveryFailure] = Field(default_factory=list)
+    dropped: list[Obligation] = Field(default_factory=list)
+    """Closed obligations the record let go of during this run, as they were then."""
+    signals: int = 0
+    updates: int = 0
