@@ -1,4 +1,5 @@
-"""Article 四 as pure functions: the chain (P4.d), the steps (P4.a), idempotency keys (P4.b)."""
+"""Article 四 as pure functions: the chain (P4.d), the steps (P4.a), keys (P4.b), credited times (P4.h),
+explanations (P4.g)."""
 
 from __future__ import annotations
 
@@ -14,16 +15,19 @@ from yuqing.policy import load_policy
 
 T0 = datetime(2026, 5, 22, 9, 0, tzinfo=timezone.utc)
 H = timedelta(hours=1)
+M = timedelta(minutes=1)
+US = timedelta(microseconds=1)
 POLICY = load_policy()
 
 
 @pytest.mark.parametrize(
     ("unit", "chain"),
     [
-        ("370102-jyj", ["370102-jyj", "370102", "sz-bgt"]),  # county department -> county -> office
+        # P4.d (revised): a county department's chain passes its county AND its city
+        ("370102-jyj", ["370102-jyj", "370102", "370100", "sz-bgt"]),
         ("370100-gaj", ["370100-gaj", "370100", "sz-bgt"]),  # city department -> city -> office
         ("370102", ["370102", "370100", "sz-bgt"]),  # county government -> city -> office
-        ("370100", ["370100", "sz-bgt"]),  # city government -> (province = office): collapses
+        ("370100", ["370100", "sz-bgt"]),  # city government -> office
         ("sz-jyt", ["sz-jyt", "sz-bgt"]),  # provincial department -> office: collapses
         ("sz-bgt", ["sz-bgt"]),
     ],
@@ -38,17 +42,19 @@ def test_p4_d_unknown_unit(directory: Directory) -> None:
 
 
 def test_p4_a_steps_levels_rounds_and_actions(directory: Directory) -> None:
+    """P4.a + P4.d: 催办 the unit, 督促 its county and its city, 督办 the office, then the office every interval."""
     chain = a4.escalation_chain(directory, "370102-jyj")
     ob = new_obligation(ObligationKind.AUTHORITATIVE_INFO, T0, POLICY, [])
-    steps = [a4.step(ob, k, chain) for k in range(5)]
+    steps = [a4.step(ob, k, chain) for k in range(6)]
     assert [(s.level, s.round, s.target.code, s.action) for s in steps] == [
         (1, 1, "370102-jyj", EscalationAction.URGE),
         (2, 1, "370102", EscalationAction.SUPERVISE),
-        (3, 1, "sz-bgt", EscalationAction.OVERSEE),
-        (3, 2, "sz-bgt", EscalationAction.OVERSEE),
-        (3, 3, "sz-bgt", EscalationAction.OVERSEE),
+        (3, 1, "370100", EscalationAction.SUPERVISE),
+        (4, 1, "sz-bgt", EscalationAction.OVERSEE),
+        (4, 2, "sz-bgt", EscalationAction.OVERSEE),
+        (4, 3, "sz-bgt", EscalationAction.OVERSEE),
     ]
-    assert [s.scheduled_at for s in steps] == [T0 + (5 + k) * H for k in range(5)]
+    assert [s.scheduled_at for s in steps] == [T0 + (5 + k) * H for k in range(6)]
 
 
 def test_p4_a_interval_is_6h_for_48h_obligation() -> None:
@@ -56,17 +62,28 @@ def test_p4_a_interval_is_6h_for_48h_obligation() -> None:
     assert [a4.step_at(ob, k) for k in range(3)] == [T0 + 48 * H, T0 + 54 * H, T0 + 60 * H]
 
 
-def test_p4_a_due_step_only_when_overdue_and_collapses_missed_steps() -> None:
+def test_p4_a_due_steps_only_when_overdue() -> None:
     ob = new_obligation(ObligationKind.AUTHORITATIVE_INFO, T0, POLICY, [])
-    assert a4.due_step(ob, T0 + 6 * H) is None  # pending: the workflow marks it overdue first
+    assert a4.due_steps(ob, T0 + 6 * H) == []  # pending: the workflow marks it overdue first
     overdue = ob.model_copy(update={"status": ObligationStatus.OVERDUE})
-    assert a4.due_step(overdue, T0 + 5 * H) == 0
-    assert a4.due_step(overdue, T0 + 5 * H - timedelta(seconds=1)) is None
-    assert a4.due_step(overdue, T0 + 9 * H + 30 * timedelta(minutes=1)) == 4  # steps 0-3 missed: one fires
-    fired = overdue.model_copy(update={"next_step": 5})
-    assert a4.due_step(fired, T0 + 9 * H + 59 * timedelta(minutes=1)) is None
-    assert a4.next_step_at(fired) == T0 + 10 * H
-    assert a4.due_step(ob.model_copy(update={"status": ObligationStatus.LATE}), T0 + 20 * H) is None
+    assert a4.due_steps(overdue, T0 + 5 * H + US) == [0]
+    fired = overdue.model_copy(update={"next_step": 1, "escalations": 1})
+    assert a4.due_steps(fired, T0 + 6 * H - US) == []
+    assert a4.due_steps(fired, T0 + 6 * H) == [1]
+    assert a4.next_step_at(fired) == T0 + 6 * H
+    assert a4.due_steps(ob.model_copy(update={"status": ObligationStatus.LATE}), T0 + 20 * H) == []
+
+
+def test_p4_a_after_a_gap_one_round_with_the_units_own_urge() -> None:
+    """P4.a (revised): steps that fell due while nobody could act collapse into one round — the current
+    step, and a 催办 to the responsible unit if it had none yet; never a burst."""
+    overdue = new_obligation(ObligationKind.AUTHORITATIVE_INFO, T0, POLICY, []).model_copy(
+        update={"status": ObligationStatus.OVERDUE}
+    )
+    assert a4.due_steps(overdue, T0 + 9 * H + 30 * M) == [0, 4]  # nothing sent yet: the unit's 催办 too
+    urged = overdue.model_copy(update={"next_step": 1, "escalations": 1})
+    assert a4.due_steps(urged, T0 + 9 * H + 30 * M) == [4]  # it had its 催办: only the current step
+    assert a4.due_steps(overdue, T0 + 5 * H + 30 * M) == [0]  # no gap: just the first step
 
 
 def test_p4_c_acceptance_within_1h_of_transfer() -> None:
@@ -79,8 +96,43 @@ def test_a4_4_major_situation_goes_to_the_provincial_office(directory: Directory
         assert a4.major_situation_target(a4.escalation_chain(directory, unit)).code == "sz-bgt"
 
 
-def test_p4_b_idempotency_key_names_incident_obligation_level_round() -> None:
+def test_p4_b_idempotency_key_names_workflow_obligation_level_round() -> None:
     assert a4.idempotency_key("YQ-1", "response#1", 3, 2) == "YQ-1/response#1/3/2"
+
+
+@pytest.mark.parametrize(
+    ("delay", "credited"),
+    [
+        (timedelta(0), True),  # arrived at once
+        (4 * timedelta(seconds=1), True),  # the outage of the issue: 4 s
+        (30 * M, True),  # at the edge of the grace: still its filing time
+        (30 * M + US, False),  # beyond it: its arrival
+        (-US, False),  # filed "in the future": its arrival
+    ],
+)
+def test_p4_h_a_report_counts_at_its_filing_time_within_the_grace(delay: timedelta, credited: bool) -> None:
+    """P4.h: an outage of the workers never makes a unit late: a report reaching the workflow at most
+    30 min after it was filed counts at its filing time; otherwise (or filed in the future) at arrival."""
+    arrived = T0 + 5 * H
+    filed = arrived - delay
+    assert a4.counted_time(filed, arrived, POLICY.filing_grace) == (filed if credited else arrived)
+    assert a4.counted_time(None, arrived, POLICY.filing_grace) == arrived
+
+
+@pytest.mark.parametrize(
+    ("status", "allowed"),
+    [
+        (ObligationStatus.LATE, True),
+        (ObligationStatus.OVERDUE, True),
+        (ObligationStatus.PENDING, False),
+        (ObligationStatus.MET, False),
+        (ObligationStatus.WAIVED, False),
+    ],
+)
+def test_p4_g_an_explanation_is_for_a_missed_obligation(status: ObligationStatus, allowed: bool) -> None:
+    ob = new_obligation(ObligationKind.RESPONSE, T0, POLICY, []).model_copy(update={"status": status})
+    assert (a4.explanation_refusal(ob, ob.id) is None) == allowed
+    assert "P4.g" in (a4.explanation_refusal(None, "response#9") or "")
 
 
 @pytest.mark.parametrize(

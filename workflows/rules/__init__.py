@@ -1,9 +1,12 @@
 """The notice's rules as pure functions, one module per article, in the notice's order.
 
-- ``article3_timeliness``  三、提高回应时效: the clocks (A3.1-A3.4, P3.a-P3.e).
-- ``article4_supervision`` 四、建立督办落实制度: transfer and acceptance, the escalation chain and
-  steps, the major-situation report (A4.1-A4.4, D.esc, P4.a-P4.e).
+- ``article3_timeliness``  三、提高回应时效: the clocks (A3.1-A3.4, P3.a-P3.f).
+- ``article4_supervision`` 四、建立督办落实制度: transfer and acceptance, the escalation chain and steps,
+  the major-situation report, credited filing times, explanations (A4.1-A4.4, D.esc, P4.a-P4.h).
+- ``authority``            who may do what (S1-S7).
 - ``validation``           which messages an incident refuses, and why (shared by updates and signals).
+- ``intake``               raw payloads into messages and start inputs, never raising.
+- ``bounds``               what the record keeps, and when a run continues as new.
 
 Articles 一 (responsibility), 二 (coordination) and 五 (assessment) get their modules here as they are
 built. No function here reads a clock, a file or the network: the workflow passes ``workflow.now()``

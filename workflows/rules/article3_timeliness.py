@@ -6,20 +6,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 
 from yuqing.models import (
     Obligation,
     ObligationKind,
     ObligationStatus,
-    ReportRecord,
+    Policy,
+    ReportRef,
     ResponseWay,
     SuddenEvent,
+    clip,
 )
-from yuqing.policy import Policy
 
-# P3.b: which ways of responding meet which obligation.
+# P3.b: which ways of responding meet which obligation (any channel; the 24 h one needs its speaker,
+# which the report model requires for a press conference).
 _ANY_WAY = frozenset(ResponseWay)
 MEETS: dict[ObligationKind, frozenset[ResponseWay]] = {
     ObligationKind.AUTHORITATIVE_INFO: frozenset(
@@ -31,6 +33,13 @@ MEETS: dict[ObligationKind, frozenset[ResponseWay]] = {
 }
 
 MAJOR_CLOCKS = (ObligationKind.AUTHORITATIVE_INFO, ObligationKind.PRESS_CONFERENCE)
+"""A3.1, A3.2: the clocks of a 特别重大/重大 sudden event."""
+MAJOR_ONLY = (*MAJOR_CLOCKS, ObligationKind.CONTINUED_RELEASE)
+"""The obligations that exist and escalate only while the event is graded 特别重大/重大 (P3.c, P3.d)."""
+
+AFTER_DUE = timedelta(milliseconds=1)
+"""P3.f: the due instant belongs to the unit; the obligation is overdue from the next millisecond
+(the resolution of Temporal's timers), so the workflow wakes then."""
 
 
 def check_discovery(discovered_at: datetime, now: datetime) -> str | None:
@@ -45,13 +54,32 @@ def has_major_clocks(event: SuddenEvent | None) -> bool:
     return event is not None and event.grade.is_major
 
 
+def number_of(obligation_id: str) -> int:
+    """The ``n`` of an obligation id ``kind#n``."""
+    return int(obligation_id.rpartition("#")[2] or 0)
+
+
 def new_obligation(
-    kind: ObligationKind, clock_start: datetime, policy: Policy, existing: Sequence[Obligation]
+    kind: ObligationKind,
+    clock_start: datetime,
+    policy: Policy,
+    existing: Iterable[Obligation],
+    *,
+    issued: Mapping[ObligationKind, int] | None = None,
+    not_after: datetime | None = None,
 ) -> Obligation:
-    """An obligation of ``kind`` whose clock starts at ``clock_start``, its warning at P3.e."""
+    """An obligation of ``kind`` whose clock starts at ``clock_start``, warned at P3.e.
+
+    Its id ``kind#n`` follows every one of that kind in ``existing`` and the ``issued`` count of those
+    the record let go of, so an id (and the idempotency keys built on it, P4.b) is never reused.
+    ``not_after`` (P3.c): a deadline this kind already had; the new one is never later, so its clock
+    runs from where that one's did.
+    """
     rule = policy.of(kind)
     due_at = clock_start + rule.window
-    number = 1 + sum(1 for o in existing if o.kind == kind)
+    if not_after is not None and not_after < due_at:
+        due_at, clock_start = not_after, not_after - rule.window
+    number = 1 + max([(issued or {}).get(kind, 0), *(number_of(o.id) for o in existing if o.kind == kind)])
     return Obligation(
         id=f"{kind.value}#{number}",
         kind=kind,
@@ -63,9 +91,7 @@ def new_obligation(
     )
 
 
-def opening_obligations(
-    event: SuddenEvent | None, discovered_at: datetime, policy: Policy
-) -> list[Obligation]:
+def opening_obligations(event: SuddenEvent | None, discovered_at: datetime, policy: Policy) -> list[Obligation]:
     """What an incident owes when it opens; every clock runs from discovery (P3.a).
 
     A3.1 + A3.2 for a 特别重大/重大 sudden event, A3.3 for every other incident.
@@ -78,12 +104,12 @@ def opening_obligations(
 
 
 def on_time(obligation: Obligation, at: datetime) -> bool:
-    """Boundaries are inclusive: a report at exactly the due time meets it (A3.1-A3.3)."""
+    """P3.f: the due instant belongs to the unit — a report at exactly the due time is on time."""
     return at <= obligation.due_at
 
 
 def fulfil(obligation: Obligation, at: datetime, seq: int) -> Obligation:
-    """The obligation met by report ``seq`` arriving at ``at`` (P4.e): ``met`` or ``late``."""
+    """The obligation met by report ``seq`` counted at ``at`` (P4.h): ``met`` or ``late``."""
     return obligation.model_copy(
         update={
             "status": ObligationStatus.MET if on_time(obligation, at) else ObligationStatus.LATE,
@@ -94,12 +120,19 @@ def fulfil(obligation: Obligation, at: datetime, seq: int) -> Obligation:
 
 
 def apply_release(
-    obligations: Sequence[Obligation], way: ResponseWay, at: datetime, seq: int, policy: Policy
+    obligations: Sequence[Obligation],
+    way: ResponseWay,
+    at: datetime,
+    seq: int,
+    policy: Policy,
+    event: SuddenEvent | None,
+    issued: Mapping[ObligationKind, int] | None = None,
 ) -> tuple[list[Obligation], list[str]]:
-    """A response (回应) in ``way`` arrives at ``at``.
+    """A response (回应) in ``way`` counted at ``at``.
 
-    It meets every open obligation its way qualifies for (P3.b; one release may meet several,
-    P3.c) and starts the next continued release, due 24 h later (A3.4, P3.d).
+    It meets every open obligation its way qualifies for (P3.b; one release may meet several, P3.c).
+    For a 特别重大/重大 sudden event the next release is then due within 24 h (A3.4, P3.d); for other
+    incidents further releases are recorded with no clock.
     Returns the new obligations and the ids the release met.
     """
     result: list[Obligation] = []
@@ -109,7 +142,8 @@ def apply_release(
             obligation = fulfil(obligation, at, seq)
             met.append(obligation.id)
         result.append(obligation)
-    result.append(new_obligation(ObligationKind.CONTINUED_RELEASE, at, policy, result))
+    if has_major_clocks(event):
+        result.append(new_obligation(ObligationKind.CONTINUED_RELEASE, at, policy, result, issued=issued))
     return result, met
 
 
@@ -119,49 +153,51 @@ def reclassify(
     new_event: SuddenEvent | None,
     at: datetime,
     discovered_at: datetime,
-    reports: Iterable[ReportRecord],
+    first_response: ReportRef | None,
     reason: str,
     policy: Policy,
-    *,
-    waive_overdue: bool = False,
+    first_due: Mapping[ObligationKind, datetime],
+    issued: Mapping[ObligationKind, int] | None = None,
 ) -> list[Obligation]:
     """P3.c: the obligations after a change of event grade at ``at``.
 
-    Up to 特别重大/重大: the 5 h and 24 h clocks start now; a pending 48 h response stays.
-    Down from it: pending 5 h and 24 h obligations are waived with the reason, and the 48 h
-    response from discovery applies (met by the first response already made, if any).
-    Nothing already met, late or escalated is rewritten: an overdue obligation stays overdue
-    (a missed deadline is a fact for A5.3) and escalates until a release meets it.
-
-    ``waive_overdue`` reproduces how incidents reclassified before patch ``p3c-keep-overdue``
-    ran (they waived overdue obligations too); only their replay passes it.
+    Up to 特别重大/重大: the 5 h and 24 h clocks start now — never later than a clock of the same kind
+    this incident already had (``first_due``: up, down and up again keeps the first deadline); a kind
+    already met or still open is not owed twice; a pending 48 h response stays (a release meets both).
+    Down from it: pending 5 h, 24 h and continued-release obligations are waived with the reason, and
+    the 48 h response from discovery applies (met by the first response already made, if any).
+    Nothing already met or escalated is rewritten: an overdue obligation stays overdue on the record
+    (it stops escalating while the event is not 特别重大/重大: ``escalates``).
+    ``issued``: how many of each kind the record let go of, so new ids never repeat old ones.
     """
     was, becomes = has_major_clocks(old_event), has_major_clocks(new_event)
     result = list(obligations)
     if becomes and not was:
         for kind in MAJOR_CLOCKS:
-            result.append(new_obligation(kind, at, policy, result))
+            if any(o.kind == kind and o.status != ObligationStatus.WAIVED for o in result):
+                continue
+            result.append(new_obligation(kind, at, policy, result, issued=issued, not_after=first_due.get(kind)))
     elif was and not becomes:
+        why = clip(f"降级 reclassified down: {reason}", 100, 300)
         result = [
-            o.model_copy(update={"status": ObligationStatus.WAIVED, "waived_reason": f"降级 reclassified down: {reason}"})
-            if o.kind in MAJOR_CLOCKS
-            and (o.status == ObligationStatus.PENDING or (waive_overdue and o.status == ObligationStatus.OVERDUE))
+            o.model_copy(update={"status": ObligationStatus.WAIVED, "waived_reason": why})
+            if o.kind in MAJOR_ONLY and o.status == ObligationStatus.PENDING
             else o
             for o in result
         ]
-        if not any(o.kind == ObligationKind.RESPONSE for o in result):
-            response = new_obligation(ObligationKind.RESPONSE, discovered_at, policy, result)
-            first = next((r for r in reports if r.type == "response"), None)
-            if first is not None:
-                response = fulfil(response, first.at, first.seq)
+        if not any(o.kind == ObligationKind.RESPONSE for o in result) and not (issued or {}).get(ObligationKind.RESPONSE):
+            response = new_obligation(ObligationKind.RESPONSE, discovered_at, policy, result, issued=issued)
+            if first_response is not None:
+                response = fulfil(response, first_response.at, first_response.seq)
             result.append(response)
     return result
 
 
 def waive_on_close(obligations: Sequence[Obligation], reason: str) -> list[Obligation]:
-    """Closing (办结) waives what is not yet due; what is overdue stays overdue, for assessment."""
+    """Closing (办结) waives what is not yet due; what is overdue stays overdue, for assessment (A5.3)."""
+    why = clip(f"办结 closed: {reason}", 100, 300)
     return [
-        o.model_copy(update={"status": ObligationStatus.WAIVED, "waived_reason": f"办结 closed: {reason}"})
+        o.model_copy(update={"status": ObligationStatus.WAIVED, "waived_reason": why})
         if o.status == ObligationStatus.PENDING
         else o
         for o in obligations
@@ -169,17 +205,24 @@ def waive_on_close(obligations: Sequence[Obligation], reason: str) -> list[Oblig
 
 
 def warning_due(obligation: Obligation, now: datetime) -> bool:
-    """P3.e: warn once, when the warning share of the window has passed and the deadline has not."""
+    """P3.e: warn once, when the warning share of the window has passed and the deadline has not
+    (an incident opened already past that point is warned at once)."""
     return (
         obligation.status == ObligationStatus.PENDING
         and obligation.warned_at is None
-        and obligation.warn_at <= now < obligation.due_at
+        and obligation.warn_at <= now <= obligation.due_at
     )
 
 
 def becomes_overdue(obligation: Obligation, now: datetime) -> bool:
-    """A pending obligation is overdue from its due time on (a report at that instant is still on time)."""
-    return obligation.status == ObligationStatus.PENDING and now >= obligation.due_at
+    """P3.f: a pending obligation is overdue only after its due instant."""
+    return obligation.status == ObligationStatus.PENDING and now > obligation.due_at
+
+
+def escalates(obligation: Obligation, event: SuddenEvent | None) -> bool:
+    """Whether an overdue obligation escalates now (D.esc): the 5 h, 24 h and continued-release ones
+    only while the event is graded 特别重大/重大 (P3.c, P3.d); every other one until it is met."""
+    return obligation.kind not in MAJOR_ONLY or has_major_clocks(event)
 
 
 def next_clock(obligation: Obligation) -> datetime | None:
@@ -188,4 +231,4 @@ def next_clock(obligation: Obligation) -> datetime | None:
         return None
     if obligation.warned_at is None and obligation.warn_at < obligation.due_at:
         return obligation.warn_at
-    return obligation.due_at
+    return obligation.due_at + AFTER_DUE

@@ -1,4 +1,4 @@
-"""Article 四 建立督办落实制度 — transfer, acceptance, reporting and escalation.
+"""Article 四 建立督办落实制度 — transfer, acceptance, reporting, escalation.
 
 对国务院办公厅转我省办理的重大政务舆情，或群众关注度高、负面影响大的重要政务舆情，省政府办公厅按照
 职责分工转交涉事市、部门进行办理。……对重要政务舆情即接即办……并及时报送舆情办理情况（包括研判、
@@ -7,45 +7,62 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from workflows.rules.article3_timeliness import new_obligation
 from yuqing.directory import Directory
 from yuqing.models import (
     EscalationAction,
     Obligation,
     ObligationKind,
     ObligationStatus,
+    Policy,
     Transfer,
     Unit,
     UnitKind,
 )
-from yuqing.policy import Policy
-from workflows.rules.article3_timeliness import new_obligation
 
 
 def escalation_chain(directory: Directory, unit_code: str) -> list[Unit]:
-    """P4.d: the responsible unit, the people's government it belongs to, the provincial office.
+    """P4.d: bottom up, the responsible unit; its county government, if it belongs to a county; its
+    city government, if it belongs to a city; the provincial general office (督办).
 
-    The government is the nearest ancestor that is one (county or city; for a provincial
-    department the provincial general office stands for the provincial government). Where two
-    steps are the same unit they collapse, so the chain has one to three units and always ends
-    with the provincial general office.
+    Where two steps are the same unit they collapse: a county department has four levels, a city
+    department three, a provincial department two.
     """
     unit = directory.get(unit_code)
-    government = directory.parent(unit)
-    while government is not None and not government.kind.is_government:
-        government = directory.parent(government)
-    chain: list[Unit] = []
-    for step in (unit, government, directory.provincial_office):
-        if step is not None and all(step.code != u.code for u in chain):
-            chain.append(step)
+    chain: list[Unit] = [unit]
+    ancestor = directory.parent(unit)
+    while ancestor is not None:
+        if ancestor.kind in (UnitKind.COUNTY_GOVERNMENT, UnitKind.CITY_GOVERNMENT):
+            chain.append(ancestor)
+        ancestor = directory.parent(ancestor)
+    office = directory.provincial_office
+    if all(office.code != u.code for u in chain):
+        chain.append(office)
     return chain
 
 
 def acceptance_obligation(transfer: Transfer, policy: Policy) -> Obligation:
     """A4.1, A4.2, P4.c: a transferred incident is accepted (接收) within 1 h of the transfer."""
     return new_obligation(ObligationKind.ACCEPTANCE, transfer.at, policy, [])
+
+
+# ----------------------------------------------------------------- reports (P4.h)
+
+
+def counted_time(filed_at: datetime | None, arrived_at: datetime, grace: timedelta) -> datetime:
+    """P4.h: the time a report counts at. Its client filing time where it reached the workflow at
+    most ``grace`` later (an outage of the workers never makes a unit late) and is not in the
+    future; otherwise its arrival."""
+    if filed_at is not None and filed_at <= arrived_at and arrived_at - filed_at <= grace:
+        return filed_at
+    return arrived_at
+
+
+# ---------------------------------------------------------------- escalation
 
 
 @dataclass(frozen=True)
@@ -65,19 +82,19 @@ def step_at(obligation: Obligation, index: int) -> datetime:
     return obligation.due_at + obligation.escalation_interval * index
 
 
-def step(obligation: Obligation, index: int, chain: list[Unit]) -> Step:
+def step(obligation: Obligation, index: int, chain: Sequence[Unit]) -> Step:
     """P4.a + P4.d: step k climbs the chain, one level a step; the top takes the repeats.
 
-    With a full chain: level 1 (催办 the unit), level 2 (督促 its government), then level 3
-    (督办 the provincial office), round 1, 2, 3 … every interval.
+    Level 1 is 催办 to the responsible unit, each government above it 督促, the provincial office
+    督办; at the top, round 1, 2, 3 … every interval.
     """
     top = len(chain)
     level = min(index + 1, top)
     target = chain[level - 1]
-    if target.kind == UnitKind.PROVINCIAL_OFFICE and level > 1:
-        action = EscalationAction.OVERSEE
-    elif level == 1:
+    if level == 1:
         action = EscalationAction.URGE
+    elif target.kind == UnitKind.PROVINCIAL_OFFICE:
+        action = EscalationAction.OVERSEE
     else:
         action = EscalationAction.SUPERVISE
     return Step(
@@ -90,15 +107,19 @@ def step(obligation: Obligation, index: int, chain: list[Unit]) -> Step:
     )
 
 
-def due_step(obligation: Obligation, now: datetime) -> int | None:
-    """The escalation step to fire now, if any (D.esc).
+def due_steps(obligation: Obligation, now: datetime) -> list[int]:
+    """The escalation steps to fire now (D.esc, P4.a), in order; empty when none is due.
 
-    Only an overdue obligation escalates. Where several steps fell due while nobody could act
-    (a backdated discovery, a worker outage), only the latest fires: one round, not a burst.
+    Only an overdue obligation escalates. Where several steps fell due while nobody could act (a
+    backdated discovery, an outage) one round fires: the current step, and a 催办 to the responsible
+    unit (step 0) if it had none yet — never a burst.
     """
     if obligation.status != ObligationStatus.OVERDUE or now < step_at(obligation, obligation.next_step):
-        return None
-    return int((now - obligation.due_at) / obligation.escalation_interval)
+        return []
+    current = int((now - obligation.due_at) / obligation.escalation_interval)
+    if obligation.escalations == 0 and current > 0:
+        return [0, current]
+    return [current]
 
 
 def next_step_at(obligation: Obligation) -> datetime | None:
@@ -108,11 +129,27 @@ def next_step_at(obligation: Obligation) -> datetime | None:
     return step_at(obligation, obligation.next_step)
 
 
-def major_situation_target(chain: list[Unit]) -> Unit:
+def major_situation_target(chain: Sequence[Unit]) -> Unit:
     """A4.4, D4: a major situation goes to the provincial government (its general office)."""
     return chain[-1]
 
 
-def idempotency_key(incident_id: str, obligation_id: str, level: int, round_: int) -> str:
-    """P4.b: one notification per incident, obligation, level and round."""
-    return f"{incident_id}/{obligation_id}/{level}/{round_}"
+def idempotency_key(workflow_id: str, obligation_id: str, level: int, round_: int) -> str:
+    """P4.b: one notification per incident (its workflow id, never a value from the input),
+    obligation, level and round."""
+    return f"{workflow_id}/{obligation_id}/{level}/{round_}"
+
+
+# --------------------------------------------------------------- explanation (P4.g)
+
+
+def explanation_refusal(obligation: Obligation | None, obligation_id: str) -> str | None:
+    """P4.g: an explanation (超时说明) is for an obligation that was missed (late or overdue)."""
+    if obligation is None:
+        return f"无此时限义务 no obligation {obligation_id!r} on record (P4.g)"
+    if obligation.status not in (ObligationStatus.LATE, ObligationStatus.OVERDUE):
+        return (
+            f"{obligation.id} 未逾期（{obligation.status.zh}），无需超时说明 "
+            f"obligation {obligation.id} was not missed ({obligation.status.value}) (P4.g)"
+        )
+    return None

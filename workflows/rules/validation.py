@@ -1,36 +1,41 @@
 """Which messages an incident refuses, and why: one function for updates and signals alike.
 
-An update is refused in its validator (the caller gets the reason, nothing enters the history);
-a signal cannot be refused to its sender, so the workflow records the same reason in ``rejected``.
+An update is refused in its validator (the caller gets the reason, nothing enters the history); a
+signal cannot be refused to its sender, so the workflow records the same reason in ``rejected``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from workflows.rules import authority, bounds
+from workflows.rules.article4_supervision import explanation_refusal
 from yuqing.models import (
     AcceptanceReport,
+    CloseRequest,
+    ExplanationReport,
+    IncidentRecord,
     IncidentState,
-    IncidentStatus,
     OpinionLevel,
     ReclassificationReport,
+    Report,
     SuddenEvent,
+    Unit,
 )
 
 
-def reclassified(
-    status: IncidentStatus, report: ReclassificationReport
-) -> tuple[OpinionLevel, SuddenEvent | None]:
+def reclassified(record: IncidentRecord, report: ReclassificationReport) -> tuple[OpinionLevel, SuddenEvent | None]:
     """The grading after ``report`` (P3.c): unset fields stay as they were.
 
     Raises ``ValueError`` where the request cannot be turned into a grading.
     """
-    level = report.opinion_level or status.opinion_level
+    level = report.opinion_level or record.opinion_level
     if report.remove_event:
         if report.event_grade or report.event_category:
             raise ValueError("不能同时取消并设置突发事件 remove_event conflicts with event_grade/event_category")
         return level, None
-    event = status.event
+    event = record.event
     if report.event_grade or report.event_category:
         grade = report.event_grade or (event.grade if event else None)
         category = report.event_category or (event.category if event else None)
@@ -40,20 +45,33 @@ def reclassified(
     return level, event
 
 
-def refusal(status: IncidentStatus, report: object, now: datetime) -> str | None:
+def already_filed(record: IncidentRecord, report: Report) -> int | None:
+    """Idempotent filing: the ``seq`` this ``report_id`` was filed as (it is answered, not filed
+    again), or ``None`` for a new report."""
+    return record.seen.get(bounds.report_key(report.report_id))
+
+
+def refusal(record: IncidentRecord, chain: Sequence[Unit], report: Report, now: datetime) -> str | None:
     """Why the incident refuses ``report`` arriving at ``now``, or ``None`` if it takes it."""
-    if status.state == IncidentState.CLOSED:
-        return f"事件已办结，不再接收报告 incident {status.incident_id} is closed"
-    published_at = getattr(report, "published_at", None)
-    if published_at is not None and published_at > now:
-        return f"发布时间晚于当前时间 published_at {published_at.isoformat()} is in the future (P4.e)"
-    if isinstance(report, AcceptanceReport) and status.accepted_at is not None:
-        return f"已于 {status.accepted_at.isoformat()} 接收 already accepted (A4.2)"
+    if record.state == IncidentState.CLOSED:
+        return f"事件已办结，不再接收报告 incident {record.incident_id} is closed"
+    actor = report.as_
+    if report.published_at is not None and report.published_at > now:
+        return f"发布时间晚于当前时间 published_at {report.published_at.isoformat()} is in the future (P4.e)"
+    if isinstance(report, AcceptanceReport):
+        return authority.may_accept(actor, record)
+    if isinstance(report, CloseRequest):
+        return authority.may_close(actor, chain)
     if isinstance(report, ReclassificationReport):
         try:
-            level, event = reclassified(status, report)
+            level, event = reclassified(record, report)
         except ValueError as err:
             return str(err)
-        if level == status.opinion_level and event == status.event:
+        if level == record.opinion_level and event == record.event:
             return "定级未变 the grading would not change (P3.c)"
-    return None
+        down = authority.lowers(record.opinion_level, record.event, level, event)
+        return authority.may_reclassify(actor, chain, down)
+    problem = authority.may_report(actor, chain)
+    if problem is None and isinstance(report, ExplanationReport):
+        problem = explanation_refusal(record.obligation(report.obligation_id), report.obligation_id)
+    return problem

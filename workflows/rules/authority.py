@@ -1,0 +1,120 @@
+"""Who may do what (S1-S7): every message names the unit that acts; anything else is refused.
+
+The chain (P4.d) is the incident's own: the responsible unit first, the provincial general office
+last. Acting-unit assertion is what the application checks; who may connect to Temporal at all is the
+namespace's business (mTLS, API keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from yuqing.models import (
+    EventGrade,
+    IncidentRecord,
+    Obligation,
+    ObligationKind,
+    OpinionLevel,
+    SuddenEvent,
+    Unit,
+    UnitKind,
+)
+
+REQUIRED_BEFORE_FINAL = (
+    ObligationKind.AUTHORITATIVE_INFO,
+    ObligationKind.PRESS_CONFERENCE,
+    ObligationKind.RESPONSE,
+    ObligationKind.ACCEPTANCE,
+)
+"""S3 + S7: what the notice requires (A3.1-A3.3, A4.2) and a unit's own final disposition cannot waive."""
+
+
+def _office(chain: Sequence[Unit]) -> Unit:
+    return chain[-1]
+
+
+def _is_office(actor: str, chain: Sequence[Unit]) -> bool:
+    office = _office(chain)
+    return office.kind == UnitKind.PROVINCIAL_OFFICE and actor == office.code
+
+
+def _in_chain(actor: str, chain: Sequence[Unit]) -> bool:
+    return any(u.code == actor for u in chain)
+
+
+def may_report(actor: str, chain: Sequence[Unit], lead_unit: str | None = None) -> str | None:
+    """S1: reports (研判, 回应, 处置, 重大情况, 超时说明) come from the responsible unit, its lead
+    department (A2.1), or a unit above it in its chain."""
+    if _in_chain(actor, chain) or (lead_unit is not None and actor == lead_unit):
+        return None
+    return (
+        f"单位 {actor} 无权报送此事件 unit {actor} may not report on this incident: only the responsible "
+        f"unit {chain[0].code}, its lead department or a unit above it in its chain (S1)"
+    )
+
+
+def may_accept(actor: str, record: IncidentRecord) -> str | None:
+    """S2, A4.2: only the receiving unit accepts, and only a pending transfer."""
+    if record.transfer is None:
+        return "此事件未经转办，无需接收 the incident was not transferred: there is nothing to accept (A4.2, S2)"
+    if record.accepted_at is not None:
+        return f"已于 {record.accepted_at.isoformat()} 接收 already accepted (A4.2, S2)"
+    if actor != record.responsible_unit:
+        return (
+            f"只有接收单位 {record.responsible_unit} 可以接收 only the receiving unit {record.responsible_unit} "
+            f"accepts, not {actor} (A4.2, S2)"
+        )
+    return None
+
+
+def may_close(actor: str, chain: Sequence[Unit]) -> str | None:
+    """S3: 办结 is the provincial general office's (a unit ends its incident by a final disposition)."""
+    if _is_office(actor, chain):
+        return None
+    return (
+        f"只有省政府办公厅 {_office(chain).code} 可以办结 only the provincial general office closes an incident, "
+        f"not {actor}; the unit files a final disposition (S3, S7)"
+    )
+
+
+def may_transfer(actor: str, chain: Sequence[Unit]) -> str | None:
+    """S3, A4.1: a transfer (转交) is the provincial general office's."""
+    if _is_office(actor, chain):
+        return None
+    return f"只有省政府办公厅可以转办 only the provincial general office transfers an incident, not {actor} (A4.1, S3)"
+
+
+def lowers(
+    old_level: OpinionLevel, old_event: SuddenEvent | None, new_level: OpinionLevel, new_event: SuddenEvent | None
+) -> bool:
+    """A reclassification lowers the grading if it lowers the opinion level, lowers the event grade or
+    removes the event (S4): what it waives is the unit's to owe, not to waive (S7)."""
+    if new_level.rank < old_level.rank:
+        return True
+    if old_event is not None and new_event is None:
+        return True
+    old_grade: EventGrade | None = old_event.grade if old_event else None
+    new_grade: EventGrade | None = new_event.grade if new_event else None
+    return old_grade is not None and new_grade is not None and new_grade.rank < old_grade.rank
+
+
+def may_reclassify(actor: str, chain: Sequence[Unit], down: bool) -> str | None:
+    """S4: up — any unit in the chain; down (or removing the event) — a government above the
+    responsible unit in its chain or the provincial office, never the unit that owes the obligations."""
+    if not _in_chain(actor, chain):
+        return f"单位 {actor} 不在此事件的督办链中 unit {actor} is not in this incident's chain (S4)"
+    if not down:
+        return None
+    above = chain[1:]
+    if any(u.code == actor and u.kind.is_government for u in above):
+        return None
+    return (
+        f"降级只能由责任单位的上级政府或省政府办公厅决定 only a government above the responsible unit or the "
+        f"provincial office may lower the grading, not {actor} (S4, S7)"
+    )
+
+
+def owed_before_final(obligations: Sequence[Obligation]) -> list[Obligation]:
+    """S3 + S7: the obligations the notice requires that are still owed: a final disposition filed
+    now is recorded, and the incident closes once they are met."""
+    return [o for o in obligations if o.open and o.kind in REQUIRED_BEFORE_FINAL]

@@ -1,0 +1,185 @@
+"""What an incident keeps, and when a run hands over to a new one: bounded by design.
+
+The record (``IncidentRecord``) carried over continue-as-new stays under ``RECORD_BUDGET`` whatever
+the incident's age or traffic: lists keep their last entries and a count, report texts stay in the
+histories (referenced by sequence number and SHA-256), closed continued-release obligations and
+waived ones beyond the latest few are let go of (into the run's journal, so the audit still sees
+them). The run itself continues as new before Temporal's own limits come near (``handover``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from workflows.rules.article3_timeliness import number_of
+from yuqing.models import (
+    IncidentRecord,
+    Limits,
+    Notification,
+    Obligation,
+    ObligationKind,
+    ObligationStatus,
+    RunJournal,
+    clip,
+)
+
+RECORD_BUDGET = 64 * 1024
+"""Bytes of the record's JSON, carried over continue-as-new."""
+VIEW_BUDGET = 256 * 1024
+"""Bytes of the ``status`` view's JSON."""
+RECEIPT_BUDGET = 4 * 1024
+"""Bytes of a receipt's JSON."""
+
+KEEP_ESCALATIONS = 20
+KEEP_WARNINGS = 20
+KEEP_REPORTS = 8
+KEEP_REJECTED = 20
+KEEP_FAILURES = 10
+KEEP_SEEN = 150
+"""Report ids remembered, so a re-sent report is answered, not filed again (covers every report of
+the current run, ``Limits.run_reports`` at most 100, and the latest ones before it)."""
+KEEP_CLOSED = 4
+"""Closed continued-release obligations and waived ones kept besides the rest."""
+KEEP_PENDING = 3
+"""Notifications still in delivery handed to the next run; more are recorded as undelivered."""
+EXCERPT_CHARS, EXCERPT_BYTES = 80, 240
+"""Of a report's text in the record (the whole text is in the history, named by its SHA-256)."""
+CLIP_CHARS, CLIP_BYTES = 300, 450
+"""Of a rejection's reason, a close reason, a waived reason (a client's value: ``intake.CLIP_*``)."""
+
+T = TypeVar("T")
+
+
+def last(items: Sequence[T], count: int) -> list[T]:
+    return list(items[-count:]) if count else []
+
+
+def excerpt(text: str) -> str:
+    return clip(text, EXCERPT_CHARS, EXCERPT_BYTES)
+
+
+def reason(text: str) -> str:
+    return clip(text, CLIP_CHARS, CLIP_BYTES)
+
+
+def report_key(report_id: str) -> str:
+    """How the record remembers a filed report id: 16 hex digits of its SHA-256 (64 bits: two ids of
+    one incident never meet), so the window of remembered ids stays small whatever ids clients send."""
+    return hashlib.sha256(report_id.encode("utf-8")).hexdigest()[:16]
+
+
+def lettable(obligation: Obligation) -> bool:
+    """An obligation the record may let go of: closed, and either a continued release or waived.
+    Open ones and what the notice requires (5 h, 24 h, 48 h, acceptance) once met or missed are always
+    kept: there is at most one of each that is not waived (P3.c), and A5.3 reads them."""
+    if obligation.open:
+        return False
+    return obligation.kind == ObligationKind.CONTINUED_RELEASE or obligation.status == ObligationStatus.WAIVED
+
+
+def compact_obligations(
+    obligations: Sequence[Obligation], issued: dict[ObligationKind, int]
+) -> tuple[list[Obligation], list[Obligation], dict[ObligationKind, int]]:
+    """Keep every obligation but the oldest lettable ones beyond ``KEEP_CLOSED``.
+
+    Returns the kept ones, the let-go ones (for the journal) and the ``issued`` counts updated, so
+    that no obligation id is ever issued twice.
+    """
+    lettable_ids = [o.id for o in obligations if lettable(o)]
+    drop = set(lettable_ids[: max(0, len(lettable_ids) - KEEP_CLOSED)])
+    if not drop:
+        return list(obligations), [], issued
+    kept = [o for o in obligations if o.id not in drop]
+    dropped = [o for o in obligations if o.id in drop]
+    counts = dict(issued)
+    for o in dropped:
+        counts[o.kind] = max(counts.get(o.kind, 0), number_of(o.id))
+    return kept, dropped, counts
+
+
+def trim(record: IncidentRecord) -> None:
+    """Cut every list of the record to its last entries (the totals keep counting)."""
+    record.escalations = last(record.escalations, KEEP_ESCALATIONS)
+    record.warnings = last(record.warnings, KEEP_WARNINGS)
+    record.reports = last(record.reports, KEEP_REPORTS)
+    record.rejected = last(record.rejected, KEEP_REJECTED)
+    record.delivery_failures = last(record.delivery_failures, KEEP_FAILURES)
+    record.seen = dict(list(record.seen.items())[-KEEP_SEEN:])
+
+
+def size_of(record: IncidentRecord) -> int:
+    """Bytes of the record's JSON, as the data converter writes it."""
+    return len(record.model_dump_json().encode("utf-8"))
+
+
+def fit(record: IncidentRecord, budget: int = RECORD_BUDGET) -> None:
+    """The last guard of the budget: while the record's JSON is over ``budget``, let go of the oldest
+    entry of its longest list (the histories keep them all). With the limits above it rarely acts:
+    only where every kept text is at its longest."""
+    while size_of(record) > budget:
+        lists: list[list[Any]] = [
+            record.rejected, record.reports, record.delivery_failures, record.escalations, record.warnings, record.pending,
+        ]  # fmt: skip
+        longest = max(lists, key=len)
+        if longest:
+            del longest[0]
+        elif record.seen:
+            del record.seen[next(iter(record.seen))]
+        else:
+            break
+
+
+@dataclass(frozen=True)
+class RunSize:
+    """What the current run has grown to (from ``workflow.info()`` and the journal)."""
+
+    suggested: bool
+    history_bytes: int
+    history_events: int
+
+
+def handover(size: RunSize, journal: RunJournal, limits: Limits) -> str | None:
+    """Why this run should continue as new now, or ``None``.
+
+    Considered on every wake (a timer, a report, a rejected signal): Temporal's own suggestion, the
+    history's size and length, and the run's signals, updates, reports and decisions, each well below
+    the point where Temporal would refuse or terminate (10,000 signals, 2,000 updates, 50 MB).
+    """
+    if size.suggested:
+        return "Temporal suggests continue-as-new"
+    if size.history_bytes >= limits.history_bytes:
+        return f"history {size.history_bytes} bytes"
+    if size.history_events >= limits.history_events:
+        return f"history {size.history_events} events"
+    if journal.signals >= limits.run_signals:
+        return f"{journal.signals} signals in this run"
+    if journal.updates >= limits.run_updates:
+        return f"{journal.updates} updates in this run"
+    if len(journal.reports) >= limits.run_reports:
+        return f"{len(journal.reports)} reports in this run"
+    decisions = len(journal.escalations) + len(journal.warnings) + len(journal.dropped)
+    if decisions >= limits.run_decisions:
+        return f"{decisions} decisions in this run"
+    return None
+
+
+def carried(record: IncidentRecord, in_flight: Sequence[Notification]) -> tuple[IncidentRecord, list[Notification]]:
+    """The record handed to the next run, with the notifications still in delivery (re-sent there,
+    idempotently, P4.b); beyond ``KEEP_PENDING`` they are returned to be recorded as undelivered."""
+    pending = [_clipped(n) for n in in_flight]
+    handed = record.model_copy(deep=True, update={"runs": record.runs + 1, "pending": pending[:KEEP_PENDING]})
+    trim(handed)
+    fit(handed)
+    return handed, list(in_flight[KEEP_PENDING:])
+
+
+def _clipped(notification: Notification) -> Notification:
+    """A notification small enough to carry: a major situation's text is cut, pointing to its report."""
+    text = notification.report_text
+    if text is None or len(text) <= EXCERPT_CHARS:
+        return notification
+    note = f"（全文见报告 #{notification.report_seq} see report #{notification.report_seq}）"
+    return notification.model_copy(update={"report_text": excerpt(text) + note})
