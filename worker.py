@@ -21,6 +21,7 @@ from activities.channels import Channel, build_channels
 from activities.notify import Notifier
 from workflows.incident import IncidentWorkflow
 from yuqing import config, search_attributes
+from yuqing.errors import YuqingError
 from yuqing.logging import configure
 from yuqing.process import exit_now
 
@@ -28,12 +29,20 @@ log = structlog.get_logger("yuqing.worker")
 
 
 def build_worker(client: Client, channels: Sequence[Channel], task_queue: str | None = None) -> Worker:
-    """The worker for ``client``: the incident workflow and the notification activity."""
+    """The worker for ``client``: the incident workflow and the notification activity.
+
+    The worker's own payload-size check is off: with it on, one oversized update from any client
+    fails the incident's workflow task forever (the SDK refuses to upload the acceptance or rejection
+    that echoes it). With it off the server drops such an update and the incident goes on; the
+    workflow never accepts a message near the limit (``rules.intake.MAX_MESSAGE_BYTES``), and its own
+    payloads stay within budget (``rules.bounds``).
+    """
     return Worker(
         client,
         task_queue=task_queue or config.task_queue(),
         workflows=[IncidentWorkflow],
         activities=[Notifier(channels).deliver],
+        disable_payload_error_limit=True,
     )
 
 
@@ -64,7 +73,7 @@ def run_worker() -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         loop.run_until_complete(run(stop))
-    except (search_attributes.SearchAttributeError, ValueError, RuntimeError) as err:
+    except (search_attributes.SearchAttributeError, YuqingError, ValueError, RuntimeError) as err:
         log.error("worker cannot start", error=str(err))
         return 1
     finally:

@@ -1,4 +1,4 @@
-"""The notification activity: one notification through every configured channel (P4.b)."""
+"""The notification activity: one notification, written in words, through every channel (P4.b)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import structlog
 from temporalio import activity
 
-from activities.channels import Channel
+from activities.channels.base import Channel
+from activities.messages import render
 from yuqing.models import Notification
 
 
@@ -19,13 +20,12 @@ class Notifier:
 
     @activity.defn(name="deliver_notification")
     async def deliver(self, notification: Notification) -> None:
-        """Deliver to every channel in order; a failure raises and Temporal retries the whole call.
-
-        Each channel is idempotent on ``notification.key``, so a retry records nothing twice.
-        """
+        """Write the words (``activities.messages``) and deliver to every channel in order; a failure
+        raises and Temporal retries the whole call. Each channel is idempotent on the key."""
         log = structlog.get_logger("yuqing.notify").bind(
             incident_id=notification.incident_id, key=notification.key, attempt=activity.info().attempt
         )
+        letter = render(notification)
         for channel in self._channels:
-            await channel.deliver(notification)
+            await channel.deliver(letter)
         log.debug("delivered", channels=[c.name for c in self._channels])

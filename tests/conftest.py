@@ -22,24 +22,64 @@ from temporalio.worker import Worker
 from activities.channels import LogChannel, SqliteOutbox
 from starter import service
 from worker import build_worker
-from workflows.incident import IncidentWorkflow
+from workflows.incident import STATUS_QUERY
 from yuqing import config, search_attributes
+from yuqing.devserver import server_limits
 from yuqing.directory import Directory, load_directory
 from yuqing.logging import configure
-from yuqing.models import EventCategory, EventGrade, Incident, IncidentStatus, OpinionLevel, SuddenEvent
+from yuqing.models import (
+    EventCategory,
+    EventGrade,
+    Incident,
+    IncidentStatus,
+    OpinionLevel,
+    ReleaseChannel,
+    ResponseReport,
+    ResponseWay,
+    Speaker,
+    SuddenEvent,
+)
+
+pytest_plugins = ["tests.cli_support"]  # the ``cli`` and ``cli_env`` fixtures
 
 TASK_QUEUE = "yuqing-tests"
 DEV_SERVER_ARGS = ["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"]
+UNIT = "370102-jyj"
+"""The responsible unit of most test incidents: a county department (济南市历下区教育和体育局)."""
+COUNTY, CITY, OFFICE = "370102", "370100", "sz-bgt"
+"""Its chain (P4.d): the county government, the city government, the provincial general office."""
 
 
-async def start_env(extra_args: list[str] | None = None) -> WorkflowEnvironment:
-    """A dev server on a free loopback port, our search attributes registered, time standing still."""
+def make(cls: Any, by: str = UNIT, **fields: Any) -> Any:
+    """A message of type ``cls`` from unit ``by``, with a fresh report id and a text if none is given."""
+    fields.setdefault("text", "测试报告")
+    return cls(report_id=str(uuid.uuid4()), as_=by, **fields)
+
+
+def release(
+    way: ResponseWay = ResponseWay.AUTHORITATIVE_RELEASE,
+    channel: ReleaseChannel = ReleaseChannel.WEIBO,
+    *,
+    by: str = UNIT,
+    text: str = "通过政务微博发布情况通报",
+    **fields: Any,
+) -> ResponseReport:
+    """A response (P3.b); a press conference or briefing names its speaker (N3.b)."""
+    if way.needs_speaker:
+        fields.setdefault("speaker", Speaker.SPOKESPERSON)
+    return make(ResponseReport, by=by, text=text, way=way, channel=channel, **fields)  # type: ignore[no-any-return]
+
+
+async def start_env(extra_args: list[str] | None = None, *, blob_bytes: int | None = None) -> WorkflowEnvironment:
+    """A dev server on a free loopback port, our search attributes registered, time standing still,
+    the production blob limit in force (or ``blob_bytes``)."""
+    limits = server_limits(blob_bytes) if blob_bytes else server_limits()
     return await WorkflowEnvironment.start_time_skipping_v2(
         ts_config=TimeSkippingConfig(enabled=False),
         dev_server_existing_path=str(config.binary("temporal")),
         data_converter=config.DATA_CONVERTER,
         search_attributes=list(search_attributes.ALL),
-        dev_server_extra_args=[*DEV_SERVER_ARGS, *(extra_args or [])],
+        dev_server_extra_args=[*DEV_SERVER_ARGS, *limits, *(extra_args or [])],
     )
 
 
@@ -73,7 +113,7 @@ def directory() -> Directory:
 
 def make_incident(
     *,
-    unit: str = "370102-jyj",
+    unit: str = UNIT,
     level: OpinionLevel = OpinionLevel.RELATIVELY_MAJOR,
     grade: EventGrade | None = None,
     category: EventCategory = EventCategory.ACCIDENT,
@@ -100,30 +140,37 @@ class Clock:
         self.client = client
 
     async def open(self, incident: Incident, **kwargs: Any) -> WorkflowHandle[Any, IncidentStatus]:
-        handle = await service.open_incident(self.client, incident, task_queue=TASK_QUEUE, **kwargs)
+        kwargs.setdefault("opened_by", OFFICE if incident.transfer else incident.responsible_unit)
+        kwargs.setdefault("task_queue", TASK_QUEUE)
+        handle = await service.open_incident(self.client, incident, **kwargs)
         await self.settle(handle)
         return handle
 
     async def advance(self, handle: WorkflowHandle[Any, Any], delta: timedelta) -> IncidentStatus:
         """Move this incident's clock forward by ``delta``; return its status once settled."""
-        assert await self.env.fast_forward(handle, delta)
+        assert await asyncio.wait_for(self.env.fast_forward(handle, delta), 120)  # type: ignore[attr-defined]
         await self.settle(handle)
-        return await handle.query(IncidentWorkflow.status)
+        return await query_status(handle)
 
     async def to(self, handle: WorkflowHandle[Any, Any], since_discovery: timedelta) -> IncidentStatus:
         """Advance to ``since_discovery`` after the incident's discovery time."""
-        status: IncidentStatus = await handle.query(IncidentWorkflow.status)
+        status = await query_status(handle)
         now = await self.now(handle)
         target = status.discovered_at + since_discovery
         assert target > now, f"{target} is not after {now}"
         return await self.advance(handle, target - now)
+
+    async def file(self, handle: WorkflowHandle[Any, Any], report: Any) -> IncidentStatus:
+        """File ``report`` as an update and return the incident's status once settled."""
+        await service.file_report(self.client, handle.id, report)
+        return await self.status(handle)
 
     async def now(self, handle: WorkflowHandle[Any, Any]) -> datetime:
         return await self.env.get_current_time(handle)  # type: ignore[attr-defined]
 
     async def status(self, handle: WorkflowHandle[Any, Any]) -> IncidentStatus:
         await self.settle(handle)
-        return await handle.query(IncidentWorkflow.status)
+        return await query_status(handle)
 
     @staticmethod
     async def settle(handle: WorkflowHandle[Any, Any], timeout: float = 15.0) -> None:
@@ -136,6 +183,11 @@ class Clock:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"{handle.id} did not settle in {timeout}s")
             await asyncio.sleep(0.05)
+
+
+async def query_status(handle: WorkflowHandle[Any, Any]) -> IncidentStatus:
+    """The ``status`` query of an incident's workflow."""
+    return await handle.query(STATUS_QUERY, result_type=IncidentStatus)
 
 
 @pytest_asyncio.fixture

@@ -26,6 +26,7 @@ def test_default_policy_is_the_notice_and_our_defaults() -> None:
         "acceptance": (1, 1, "P4.c"),
     }
     assert p.warning_fraction == 0.8 and p.name == "鲁政办发〔2018〕18号"
+    assert p.filing_grace_minutes == 30  # P4.h (ours): a report delayed by an outage counts at its filing time
     assert p.notification_retry_hours == 1  # P4.b (ours): the retry budget before a delivery failure is recorded
 
 
@@ -102,12 +103,34 @@ def test_policy_file_typo_is_refused(tmp_path: Path) -> None:
 
 def test_older_worker_decodes_a_newer_policy_and_incident() -> None:
     """Wire tolerance: fields a newer starter adds are ignored by an older worker instead of failing its task."""
-    from workflows.incident import IncidentInput
-    from yuqing.directory import load_directory
     from workflows.rules.article4_supervision import escalation_chain
+    from yuqing.directory import load_directory
+    from yuqing.models import IncidentInput
 
     policy = load_policy().model_dump(mode="json") | {"added_in_a_later_release": 1}
     incident = {"id": "YQ-1", "title": "t", "opinion_level": "general", "responsible_unit": "370100", "new_field": "x"}
     chain = [u.model_dump(mode="json") for u in escalation_chain(load_directory(), "370100")]
-    parsed = IncidentInput.model_validate({"incident": incident, "policy": policy, "chain": chain, "future": True})
+    parsed = IncidentInput.model_validate(
+        {"incident": incident, "policy": policy, "chain": chain, "opened_by": "370100", "future": True}
+    )
     assert parsed.policy.of(ObligationKind.RESPONSE).window_hours == 48
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "entry"),
+    [
+        ("window_hours = 48", "window_hours = 0.01", "obligations.response.window_hours"),  # 36 s: under a minute
+        ("window_hours = 48", "window_hours = 721", "obligations.response.window_hours"),  # over thirty days
+        ("escalation_interval_hours = 6 # P4.a (ours)", "escalation_interval_hours = 0", "escalation_interval_hours"),
+        ("filing_grace_minutes = 30", "filing_grace_minutes = -1", "filing_grace_minutes"),
+    ],
+)
+def test_policy_bounds_every_window_and_interval(tmp_path: Path, old: str, new: str, entry: str) -> None:
+    """Every window and interval lies between one minute and thirty days: a policy out of bounds is refused
+    with the entry named (the workflow refuses such an input too, at once)."""
+    text = (Path(load_policy.__code__.co_filename).parent / "data" / "policy.toml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "policy.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(PolicyError, match=entry):
+        load_policy(path)

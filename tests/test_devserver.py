@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from starter import service
-from tests.conftest import Clock, make_incident
+from tests.conftest import UNIT, Clock, make, make_incident
 from yuqing import config, search_attributes
 from yuqing.models import AnalysisReport
 
@@ -57,8 +57,8 @@ async def test_make_run_persists_and_stops_cleanly(tmp_path: Path) -> None:
     env.pop("TEMPORAL_ADDRESS", None)
     proc = await start_devserver(env)
     client = await Client.connect(f"127.0.0.1:{port}", data_converter=config.DATA_CONVERTER)
-    handle = await service.open_incident(client, make_incident(), task_queue="devserver-test")
-    await service.file_report(client, handle.id, AnalysisReport(text="研判"))
+    handle = await service.open_incident(client, make_incident(), opened_by=UNIT, task_queue="devserver-test")
+    await service.file_report(client, handle.id, make(AnalysisReport, text="研判"))
     await Clock.settle(handle)
     err = await stop(proc)
     assert b"dev server stopped" in err and b"Traceback" not in err
@@ -66,7 +66,7 @@ async def test_make_run_persists_and_stops_cleanly(tmp_path: Path) -> None:
     # nothing listens any more: the server went down with the worker
     try:
         await asyncio.wait_for(client.workflow_service.get_system_info(GetSystemInfoRequest()), 5)
-    except (RPCError, asyncio.TimeoutError) as down:
+    except (TimeoutError, RPCError) as down:
         assert not isinstance(down, RPCError) or down.status != RPCStatusCode.OK
     else:
         raise AssertionError("the dev server should be stopped")

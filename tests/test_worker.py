@@ -15,8 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import SqliteOutbox
 from starter import service
-from tests.conftest import ROOT, Clock, make_incident
-from workflows.incident import IncidentWorkflow
+from tests.conftest import ROOT, UNIT, Clock, make, make_incident, query_status
 from yuqing import config, search_attributes
 from yuqing.models import AnalysisReport, EventGrade, ObligationKind
 from yuqing.policy import load_policy
@@ -50,7 +49,7 @@ async def test_worker_process_creates_search_attributes_and_runs_incidents(tmp_p
             lines.append(line)
         assert any("search attributes created" in line and "YuqingState" in line for line in lines)
         client = await Client.connect(address, data_converter=config.DATA_CONVERTER)
-        handle = await service.open_incident(client, make_incident(), task_queue="proc")
+        handle = await service.open_incident(client, make_incident(), opened_by=UNIT, task_queue="proc")
         await Clock.settle(handle)
         assert [r["kind"] for r in SqliteOutbox(tmp_path / "outbox.db").rows(handle.id)] == ["opened"]
         # a second worker start finds the attributes there: nothing created (idempotent)
@@ -89,7 +88,7 @@ async def test_search_attributes_filter_incidents(clock: Clock) -> None:
     assert late == {overdue.id}
     assert major == {overdue.id}
     desc = await on_time.describe()
-    status = await on_time.query(IncidentWorkflow.status)
+    status = await query_status(on_time)
     assert desc.typed_search_attributes.get(search_attributes.NEXT_DEADLINE) == status.next_deadline
     assert desc.typed_search_attributes.get(search_attributes.OPINION_LEVEL) == "relatively_major"
 
@@ -102,7 +101,7 @@ async def test_policy_change_never_moves_running_clocks(clock: Clock, tmp_path: 
     edited.write_text(text.replace("window_hours = 48", "window_hours = 36"), encoding="utf-8")
     monkeypatch.setenv("YUQING_POLICY", str(edited))
     after = await clock.open(make_incident())
-    await service.file_report(clock.client, before.id, AnalysisReport(text="研判"))
+    await service.file_report(clock.client, before.id, make(AnalysisReport, text="研判"))
     old = await clock.status(before)
     new = await clock.status(after)
     assert old.obligation("response#1").due_at == old.discovered_at + 48 * H

@@ -1,401 +1,548 @@
 """One public-opinion incident, one long-running workflow (D1).
 
-The workflow keeps the incident's record (``IncidentStatus``), sleeps on durable timers until the
-next warning, deadline or escalation (D2), takes the unit's reports as updates or signals (D3),
-and sends a major situation to the provincial government at once (D4). Every decision is made
-by a pure function in ``workflows.rules`` from ``workflow.now()`` and the policy the incident
-was opened with; this module only applies them and sends the notifications.
+The workflow keeps the incident's bounded record, sleeps on durable timers until the next warning,
+deadline or escalation (D2), takes the units' reports as updates or signals (D3), and sends a major
+situation to the provincial government at once (D4). Every decision is a pure function of
+``workflows.rules`` called with ``workflow.now()`` and the policy the incident was opened with; this
+module applies them, sends notifications as facts, and hands over to a new run before the history
+grows large (``rules.bounds``).
+
+Its handlers are dynamic: they receive raw payloads and decode them themselves (``rules.intake``), so
+no input of any shape, count or size can fail a workflow task. A start input that does not validate
+fails the workflow at once, naming the field.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.notify import Notifier
     from workflows.rules import article3_timeliness as article3
     from workflows.rules import article4_supervision as article4
-    from workflows.rules.validation import reclassified, refusal
+    from workflows.rules import authority, bounds, intake, validation
     from yuqing import search_attributes as sa
     from yuqing.models import (
-        REPORT_ADAPTER,
         AcceptanceReport,
-        AnalysisReport,
         CloseRequest,
         DeliveryFailure,
         DispositionReport,
         Escalation,
-        Incident,
+        EscalationAction,
+        Explanation,
+        ExplanationReport,
+        IncidentFacts,
+        IncidentInput,
+        IncidentRecord,
         IncidentState,
         IncidentStatus,
         MajorSituationReport,
         Notification,
+        NotificationKind,
         Obligation,
-        ObligationBrief,
         ObligationKind,
         ObligationStatus,
+        Receipt,
         ReclassificationReport,
         Rejection,
         Report,
-        ReportRecord,
+        ReportRef,
         ResponseReport,
+        RunJournal,
         Unit,
         WarningRecord,
-        beijing,
+        brief,
+        clip,
+        owed,
+        receipt,
+        sha256_text,
     )
-    from yuqing.policy import Policy
 
 WORKFLOW_NAME = "IncidentWorkflow"
-
-PATCH_P3C_KEEP_OVERDUE = "p3c-keep-overdue"
-"""P3.c: a downgrade waives only pending obligations; what was escalated stays overdue.
-Incidents reclassified down before this patch waived overdue ones too, and replay that way."""
+STATUS_QUERY = "status"
+REPORT = intake.REPORT_NAME
 
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
 )
+TASK_TIMEOUT = timedelta(seconds=30)
+"""Of one workflow task (Temporal's default is 10 s): a flood of thousands of signals arrives in one
+task, and it must finish before its timeout, or every retry replays the same flood again."""
 
 
-class IncidentInput(BaseModel):
-    """What an incident starts with; everything the workflow needs, so it never reads a file.
-
-    Unknown fields are ignored so that a worker one release behind can still start it.
-    """
-
-    model_config = ConfigDict(extra="ignore")
-
-    incident: Incident
-    policy: Policy
-    """A copy of the policy file at opening: a later edit never moves these clocks."""
-    chain: list[Unit] = Field(min_length=1)
-    """The escalation chain (P4.d), resolved from the unit directory at opening."""
-    carried: IncidentStatus | None = None
-    """The record carried over continue-as-new; ``None`` on the first run."""
-
-
-@workflow.defn(name=WORKFLOW_NAME)
+@workflow.defn(dynamic=True)
 class IncidentWorkflow:
+    """The incident workflow, registered for every workflow type; it runs ``IncidentWorkflow`` only."""
+
     @workflow.init
-    def __init__(self, input: IncidentInput) -> None:
-        self._input = input
-        self._status = input.carried or self._opening_record(input, workflow.now())
+    def __init__(self, args: Sequence[RawValue]) -> None:
+        info = workflow.info()
+        started = intake.start_input(
+            args,
+            workflow.payload_converter(),
+            workflow_id=info.workflow_id,
+            workflow_type=info.workflow_type,
+            expected_type=WORKFLOW_NAME,
+            now=workflow.now(),
+        )
+        self._problem: str | None = started if isinstance(started, str) else None
+        self._input: IncidentInput | None = None
+        self._record: IncidentRecord | None = None
+        if isinstance(started, IncidentInput):
+            self._input = started
+            self._record = started.carried or self._opening_record(started, workflow.now())
+        self._journal = RunJournal()
+        self._rejected_unlogged = 0
         self._changed = False
-        self._deliveries: set[asyncio.Task[None]] = set()
+        self._deliveries: dict[asyncio.Task[None], Notification] = {}
         self._published: dict[str, Any] = {}
+        self.handed_over: IncidentInput | None = None
+        """The input this run continued as new with (the audit compares it with the history)."""
 
     # ------------------------------------------------------------------ the run
 
     @workflow.run
-    async def run(self, input: IncidentInput) -> IncidentStatus:
+    async def run(self, args: Sequence[RawValue]) -> IncidentStatus:
+        if self._input is None or self._record is None:
+            workflow.logger.error("incident cannot start", extra={"reason": self._problem})
+            raise ApplicationError(self._problem or "invalid start input", type="InvalidStart", non_retryable=True)
+        input, record = self._input, self._record
         if input.carried is None:
             self._notify_opened()
-        while self._status.state == IncidentState.OPEN:
+        for notification in record.pending:  # handed over undelivered: sent again (P4.b, idempotent)
+            self._dispatch(notification)
+        record.pending = []
+        while record.state == IncidentState.OPEN:
             now = workflow.now()
+            if self._rejected_unlogged:
+                workflow.logger.warning("reports rejected", extra={"count": self._rejected_unlogged, "last": record.rejected[-1].reason})
+                self._rejected_unlogged = 0
             self._tick(now)
             self._publish()
-            if workflow.info().is_continue_as_new_suggested():
-                await self._drain()
-                carried = self._status.model_copy(update={"runs": self._status.runs + 1})
-                workflow.logger.info("continue-as-new", extra={"runs": carried.runs})
-                workflow.continue_as_new(IncidentInput(incident=input.incident, policy=input.policy, chain=input.chain, carried=carried))
+            reason = bounds.handover(self._run_size(), self._journal, input.limits)
+            if reason is not None:
+                await self._continue_as_new(reason)
             wake = self._next_wake(now)
             self._changed = False
             try:
-                await workflow.wait_condition(
-                    lambda: self._changed, timeout=(wake - now) if wake else None
-                )
-            except asyncio.TimeoutError:
+                await workflow.wait_condition(lambda: self._changed, timeout=(wake - now) if wake else None)
+            except TimeoutError:
                 pass
         self._publish()
-        await self._drain()
-        workflow.logger.info("incident closed", extra={"reason": self._status.close_reason})
-        return self._status
+        await self._drain(None)
+        workflow.logger.info("incident closed", extra={"reason": record.close_reason, "closed_by": record.closed_by})
+        return self.status()
 
     def _tick(self, now: datetime) -> None:
-        """Apply every warning (P3.e), deadline (A3.x) and escalation (P4.a) due at ``now``."""
-        for obligation in self._status.obligations:
+        """Apply every warning (P3.e), deadline (A3.x, P3.f) and escalation (P4.a) due at ``now``."""
+        record = self._ready()
+        for obligation in record.obligations:
             if article3.warning_due(obligation, now):
                 obligation.warned_at = now
                 self._warn(obligation, now)
             if article3.becomes_overdue(obligation, now):
                 obligation.status = ObligationStatus.OVERDUE
                 workflow.logger.warning("deadline missed", extra={"obligation": obligation.id})
-            index = article4.due_step(obligation, now)
-            if index is not None:
-                self._escalate(obligation, index, now)
+            if article3.escalates(obligation, record.event):
+                for index in article4.due_steps(obligation, now):
+                    self._escalate(obligation, index, now)
+        self._keep_bounded()
 
     def _next_wake(self, now: datetime) -> datetime | None:
         """The next moment a rule needs the workflow awake: a durable timer until then (D2)."""
+        record = self._ready()
         times = [
             t
-            for o in self._status.obligations
-            for t in (article3.next_clock(o), article4.next_step_at(o))
+            for o in record.obligations
+            for t in (
+                article3.next_clock(o),
+                article4.next_step_at(o) if article3.escalates(o, record.event) else None,
+            )
             if t is not None and t > now
         ]
         return min(times, default=None)
 
+    def _run_size(self) -> bounds.RunSize:
+        info = workflow.info()
+        return bounds.RunSize(
+            suggested=info.is_continue_as_new_suggested(),
+            history_bytes=info.get_current_history_size(),
+            history_events=info.get_current_history_length(),
+        )
+
+    async def _continue_as_new(self, reason: str) -> None:
+        """Hand the bounded record to a new run; notifications still in delivery go with it."""
+        input, record = self._inputs()
+        await self._drain(input.limits.drain)
+        handed, undelivered = bounds.carried(record, list(self._deliveries.values()))
+        for notification in undelivered:  # beyond what a record carries: recorded as undelivered (P4.b)
+            handed.delivery_failures.append(
+                DeliveryFailure(key=notification.key, at=workflow.now(), error="续新前未送达 not delivered before continue-as-new")
+            )
+            handed.delivery_failures_total += 1
+        bounds.trim(handed)
+        self.handed_over = input.model_copy(update={"carried": handed})
+        workflow.logger.info("continue-as-new", extra={"reason": reason, "runs": handed.runs})
+        workflow.continue_as_new(args=[self.handed_over], workflow=WORKFLOW_NAME, task_timeout=TASK_TIMEOUT)
+
+    async def _drain(self, timeout: timedelta | None) -> None:
+        """No handler half done, and no notification in flight (or ``timeout`` passed)."""
+        try:
+            await workflow.wait_condition(
+                lambda: workflow.all_handlers_finished() and not self._deliveries, timeout=timeout
+            )
+        except TimeoutError:
+            workflow.logger.warning("notifications still in delivery", extra={"count": len(self._deliveries)})
+
     # ----------------------------------------------------------- the messages
 
-    @workflow.query
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> IncidentStatus:
-        """The incident's record: the status JSON contract."""
-        return self._status
+        """The incident's record as staff read it: the status JSON contract."""
+        if self._input is None or self._record is None:
+            raise ApplicationError(f"事件未能立案 the incident did not start: {self._problem}")
+        return IncidentStatus.of(self._input, self._record, self._journal)
 
-    @workflow.update(name="report")
-    def report(self, report: Report) -> IncidentStatus:
-        """File a report (D3); the validator refuses what the incident cannot take."""
-        self._apply(report, via="update")
-        return self._status
+    def journal(self) -> RunJournal:
+        """What this run decided (for the audit, which reads it after a replay)."""
+        return self._journal
 
-    @report.validator
-    def _validate_report(self, report: Report) -> None:
-        reason = refusal(self._status, report, workflow.now())
+    def record(self) -> IncidentRecord | None:
+        return self._record
+
+    @workflow.update(dynamic=True)
+    def on_update(self, name: str, args: Sequence[RawValue]) -> Receipt:
+        """File a report (D3) and answer with a small receipt; the validator refused what it cannot take."""
+        message = intake.message(name, args, workflow.payload_converter())
+        if isinstance(message, intake.Refused):  # the validator refused it already; never on replay
+            raise ApplicationError(message.reason, type="ReportRejected", non_retryable=True)
+        record = self._ready()
+        seq = validation.already_filed(record, message)
+        if seq is not None:
+            return self._duplicate(message, seq)
+        self._journal.updates += 1
+        ref, note = self._apply(message, via="update")
+        return receipt(record, ref, note=note)
+
+    @on_update.validator
+    def validate_update(self, name: str, args: Sequence[RawValue]) -> None:
+        if self._input is None or self._record is None:
+            raise ApplicationError(f"事件未能立案 the incident did not start: {self._problem}", non_retryable=True)
+        message = intake.message(name, args, workflow.payload_converter())
+        if isinstance(message, intake.Refused):
+            raise ApplicationError(message.reason, type="ReportRejected", non_retryable=True)
+        if validation.already_filed(self._record, message) is not None:
+            return  # answered with the first filing's seq, not filed again
+        reason = validation.refusal(self._record, self._input.chain, message, workflow.now())
         if reason is not None:
             raise ApplicationError(reason, type="ReportRejected", non_retryable=True)
 
-    @workflow.signal(name="report")
-    def report_signal(self, payload: Any) -> None:
-        """The same reports for clients that cannot wait for an update: refusals are recorded."""
-        kind = payload.get("type") if isinstance(payload, dict) else None
-        try:
-            report = REPORT_ADAPTER.validate_python(payload)
-        except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            self._reject(f"报告格式有误 invalid report: {where}: {first['msg']}", kind)
-            return
-        reason = refusal(self._status, report, workflow.now())
-        if reason is not None:
-            self._reject(reason, kind)
-            return
-        self._apply(report, via="signal")
+    @workflow.signal(dynamic=True)
+    def on_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        """The same reports for clients that cannot wait: what is refused is recorded, never raised.
 
-    def _reject(self, reason: str, kind: Any) -> None:
-        self._status.rejected.append(
-            Rejection(at=workflow.now(), reason=reason, type=kind if isinstance(kind, str) else None)
+        Every signal wakes the run, so continue-as-new is considered after a rejected one too.
+        """
+        self._journal.signals += 1
+        self._changed = True
+        if self._input is None or self._record is None:
+            return  # the workflow is failing at its start; nothing to record into
+        message = intake.message(name, args, workflow.payload_converter())
+        if isinstance(message, intake.Refused):
+            self._reject(message.reason, type=message.type, by=message.by, value=message.value)
+            return
+        if validation.already_filed(self._record, message) is not None:
+            workflow.logger.info("report already filed", extra={"report_id": message.report_id})
+            return
+        reason = validation.refusal(self._record, self._input.chain, message, workflow.now())
+        if reason is not None:
+            self._reject(reason, type=message.type.value, by=message.as_)
+            return
+        self._apply(message, via="signal")
+
+    def _reject(self, reason: str, *, type: str | None, by: str | None, value: str | None = None) -> None:
+        """Record a refused signal: the last ``KEEP_REJECTED`` and a count. Kept cheap (a flood of
+        thousands arrives in one workflow task): logged at debug level, summed up at the next wake."""
+        record = self._ready()
+        record.rejected.append(
+            Rejection(at=workflow.now(), reason=bounds.reason(reason), type=type, via="signal", by=by, value=value)
         )
-        workflow.logger.warning("report rejected", extra={"reason": reason})
+        if len(record.rejected) > bounds.KEEP_REJECTED:
+            del record.rejected[0]
+        record.rejected_total += 1
+        self._rejected_unlogged += 1
+        workflow.logger.debug("report rejected", extra={"reason": record.rejected[-1].reason})
+
+    def _duplicate(self, message: Report, seq: int) -> Receipt:
+        record = self._ready()
+        ref = next((r for r in [*self._journal.reports, *record.reports] if r.seq == seq), None)
+        if ref is not None:
+            return receipt(record, ref, duplicate=True)
+        return Receipt(
+            incident_id=record.incident_id, report_id=message.report_id, seq=seq, type=message.type, by=message.as_,
+            at=None, arrived_at=None, duplicate=True, owed=owed(record.obligations), state=record.state,
+            closed_at=record.closed_at,
+        )  # fmt: skip
 
     # ------------------------------------------------------------ the reports
 
-    def _apply(self, report: Any, via: str) -> None:
-        """Record ``report`` at its arrival, the time that counts (P4.e), and apply its rule."""
+    def _apply(self, report: Report, via: str) -> tuple[ReportRef, str | None]:
+        """Record ``report`` at the time that counts (P4.h) and apply its rule; return it and a note."""
+        input, record = self._inputs()
         now = workflow.now()
-        status = self._status
-        self._changed = True
-        if isinstance(report, CloseRequest):
-            self._close(now, report.text)
-            return
-        record = ReportRecord(
-            seq=len(status.reports) + 1,
+        counted = article4.counted_time(report.filed_at, now, input.policy.filing_grace)
+        ref = ReportRef(
+            seq=record.reports_total + 1,
+            report_id=report.report_id,
             type=report.type,
-            at=now,
-            text=report.text,
-            by=report.by,
-            via=via,
+            by=report.as_,
+            via="signal" if via == "signal" else "update",
+            at=counted,
+            arrived_at=now,
+            filed_at=report.filed_at,
             published_at=report.published_at,
+            text=bounds.excerpt(report.text),
+            text_length=len(report.text),
+            text_sha256=sha256_text(report.text),
         )
-        status.reports.append(record)
-        workflow.logger.info("report received", extra={"type": report.type, "seq": record.seq})
         if isinstance(report, ResponseReport):  # A3.1-A3.4, P3.b
-            record.way = report.way
-            status.obligations, record.met = article3.apply_release(
-                status.obligations, report.way, now, record.seq, self._input.policy
+            ref.way, ref.channel, ref.speaker = report.way, report.channel, report.speaker
+            record.obligations, ref.met = article3.apply_release(
+                record.obligations, report.way, counted, ref.seq, input.policy, record.event, record.issued
             )
+            if record.first_response is None:
+                record.first_response = ref
         elif isinstance(report, AcceptanceReport):  # A4.2
-            status.accepted_at = now
-            for i, o in enumerate(status.obligations):
+            record.accepted_at, record.accepted_by = counted, report.as_
+            for i, o in enumerate(record.obligations):
                 if o.kind == ObligationKind.ACCEPTANCE and o.open:
-                    status.obligations[i] = article3.fulfil(o, now, record.seq)
-                    record.met.append(o.id)
+                    record.obligations[i] = article3.fulfil(o, counted, ref.seq)
+                    ref.met.append(o.id)
         elif isinstance(report, MajorSituationReport):  # A4.4, D4
-            self._report_major_situation(record)
-        elif isinstance(report, ReclassificationReport):  # P3.c
-            self._reclassify(report, record, now)
-        elif isinstance(report, DispositionReport):  # A4.3
-            record.final = report.final
+            self._report_major_situation(ref, report.text)
+        elif isinstance(report, ReclassificationReport):  # P3.c, S4
+            self._reclassify(report, ref, counted)
+        elif isinstance(report, DispositionReport):  # A4.3, S3
+            ref.final = report.final
             if report.final:
-                self._close(now, f"最终处置 final disposition: {report.text}")
-        else:
-            assert isinstance(report, AnalysisReport)  # A4.3: recorded, no clock
+                record.final_disposition = ref
+        elif isinstance(report, CloseRequest):  # S3
+            self._close(now, report.text, report.as_)
+        elif isinstance(report, ExplanationReport):  # P4.g
+            ref.obligation_id = report.obligation_id
+            obligation = record.obligation(report.obligation_id)
+            if obligation is not None:
+                obligation.explanation = Explanation(
+                    seq=ref.seq, by=ref.by, at=now, text=ref.text, text_sha256=ref.text_sha256
+                )
+        # an analysis (研判, A4.3) is recorded, with no clock
+        record.reports_total = ref.seq
+        record.reports.append(ref)
+        record.seen[bounds.report_key(report.report_id)] = ref.seq
+        self._journal.reports.append(ref)
+        note = self._settle_final_disposition(now)
+        self._keep_bounded()
+        self._changed = True
+        workflow.logger.info("report filed", extra={"type": ref.type.value, "seq": ref.seq, "by": ref.by, "credited": ref.credited})
+        return ref, note
 
-    def _reclassify(self, report: ReclassificationReport, record: ReportRecord, now: datetime) -> None:
-        status = self._status
-        level, event = reclassified(status, report)
-        record.changes = {
-            "opinion_level": {"from": status.opinion_level, "to": level},
+    def _settle_final_disposition(self, now: datetime) -> str | None:
+        """S3 + S7: a final disposition ends the incident once nothing the notice requires is owed."""
+        record = self._ready()
+        final = record.final_disposition
+        if final is None or record.state != IncidentState.OPEN:
+            return None
+        still = authority.owed_before_final(record.obligations)
+        if not still:
+            self._close(now, f"最终处置 final disposition #{final.seq}: {final.text}", final.by)
+            return None
+        kinds = "、".join(o.kind.zh for o in still)
+        return (
+            f"最终处置已记录；{kinds}办结前仍须完成 the final disposition is recorded; the incident closes once "
+            f"{', '.join(o.id for o in still)} {'is' if len(still) == 1 else 'are'} met (S3)"
+        )
+
+    def _reclassify(self, report: ReclassificationReport, ref: ReportRef, at: datetime) -> None:
+        input, record = self._inputs()
+        level, event = validation.reclassified(record, report)
+        ref.changes = {
+            "opinion_level": {"from": record.opinion_level.value, "to": level.value},
             "event": {
-                "from": status.event.model_dump(mode="json") if status.event else None,
+                "from": record.event.model_dump(mode="json") if record.event else None,
                 "to": event.model_dump(mode="json") if event else None,
             },
         }
-        waive_overdue = False
-        if article3.has_major_clocks(status.event) and not article3.has_major_clocks(event):
-            waive_overdue = not workflow.patched(PATCH_P3C_KEEP_OVERDUE)
-        status.obligations = article3.reclassify(
-            status.obligations,
-            status.event,
+        record.obligations = article3.reclassify(
+            record.obligations,
+            record.event,
             event,
-            now,
-            status.discovered_at,
-            status.reports,
+            at,
+            record.discovered_at,
+            record.first_response,
             report.text,
-            self._input.policy,
-            waive_overdue=waive_overdue,
+            input.policy,
+            record.first_due,
+            record.issued,
         )
-        status.opinion_level, status.event = level, event
+        record.opinion_level, record.event = level, event
 
-    def _close(self, now: datetime, reason: str) -> None:
-        status = self._status
-        status.state = IncidentState.CLOSED
-        status.closed_at = now
-        status.close_reason = reason
-        status.obligations = article3.waive_on_close(status.obligations, reason)
+    def _close(self, now: datetime, reason: str, by: str) -> None:
+        record = self._ready()
+        record.state = IncidentState.CLOSED
+        record.closed_at, record.closed_by = now, by
+        record.close_reason = bounds.reason(reason)
+        record.obligations = article3.waive_on_close(record.obligations, reason)
+
+    def _keep_bounded(self) -> None:
+        """Let go of old closed obligations (into the journal) and cut every list (``rules.bounds``)."""
+        record = self._ready()
+        for o in record.obligations:
+            first = record.first_due.get(o.kind)
+            if first is None or o.due_at < first:
+                record.first_due[o.kind] = o.due_at
+        record.obligations, dropped, record.issued = bounds.compact_obligations(record.obligations, record.issued)
+        self._journal.dropped.extend(dropped)
+        bounds.trim(record)
 
     # ------------------------------------------------------- the notifications
 
     def _warn(self, obligation: Obligation, now: datetime) -> None:
         """P3.e: the responsible unit hears before the deadline."""
-        target = self._status.chain[0]
-        self._status.warnings.append(
-            WarningRecord(obligation=obligation.kind, obligation_id=obligation.id, target=target.code, at=now)
-        )
-        self._send(
-            kind="warning",
-            target=target,
-            obligation_id=obligation.id,
-            subject=f"预警：{obligation.kind.zh}将于 {beijing(obligation.due_at)} 到期",
-            body=f"{self._status.title}：{obligation.kind.zh}（{obligation.rule}）时限将至，请及时办理。",
-        )
+        input, record = self._inputs()
+        target = input.chain[0]
+        warning = WarningRecord(obligation=obligation.kind, obligation_id=obligation.id, target=target.code, at=now)
+        record.warnings.append(warning)
+        record.warnings_total += 1
+        self._journal.warnings.append(warning)
+        self._send("warning", target, obligation=obligation)
 
     def _escalate(self, obligation: Obligation, index: int, now: datetime) -> None:
         """D.esc, P4.a, P4.d: one step up the chain; the steps it skipped are recorded, not sent."""
-        step = article4.step(obligation, index, self._status.chain)
+        input, record = self._inputs()
+        step = article4.step(obligation, index, input.chain)
         skipped = index - obligation.next_step
         obligation.next_step = index + 1
-        self._status.escalations.append(
-            Escalation(
-                obligation=obligation.kind,
-                obligation_id=obligation.id,
-                level=step.level,
-                round=step.round,
-                target=step.target.code,
-                target_name=step.target.name,
-                action=step.action,
-                at=now,
-                due_at=step.scheduled_at,
-                skipped_steps=skipped,
-            )
+        obligation.escalations += 1
+        obligation.last_level, obligation.last_escalated_at = step.level, now
+        escalation = Escalation(
+            obligation=obligation.kind,
+            obligation_id=obligation.id,
+            level=step.level,
+            round=step.round,
+            target=step.target.code,
+            target_name=step.target.name,
+            action=step.action,
+            at=now,
+            due_at=step.scheduled_at,
+            skipped_steps=skipped,
         )
+        record.escalations.append(escalation)
+        record.escalations_total += 1
+        self._journal.escalations.append(escalation)
         workflow.logger.warning(
             "escalation",
             extra={"obligation": obligation.id, "escalation_level": step.level, "round": step.round, "target": step.target.code},
         )
         self._send(
-            kind="escalation",
-            target=step.target,
-            obligation_id=obligation.id,
-            level=step.level,
-            round_=step.round,
-            action=step.action,
-            subject=f"{step.action.zh}：{obligation.kind.zh}已逾期（第{step.level}级第{step.round}轮）",
-            body=(
-                f"{self._status.title}：{obligation.kind.zh}（{obligation.rule}）应于 {beijing(obligation.due_at)} 前完成，"
-                f"已逾期。请{self._status.responsible_unit_name}立即办理。"
-            ),
-        )
+            "escalation", step.target, obligation=obligation, level=step.level, round_=step.round,
+            action=step.action, skipped=skipped,
+        )  # fmt: skip
 
-    def _report_major_situation(self, record: ReportRecord) -> None:
+    def _report_major_situation(self, ref: ReportRef, text: str) -> None:
         """A4.4, D4: 遇有重大情况，随时向省政府报告 — at once, no timer in between."""
-        target = article4.major_situation_target(self._status.chain)
-        self._send(
-            kind="major_situation",
-            target=target,
-            obligation_id=f"major_situation#{record.seq}",
-            subject=f"重大情况报告：{self._status.title}",
-            body=record.text,
-        )
+        input, _ = self._inputs()
+        target = article4.major_situation_target(input.chain)
+        self._send("major_situation", target, key_id=f"major_situation#{ref.seq}", report=(ref, text))
 
     def _notify_opened(self) -> None:
         """The responsible unit learns of the incident and its deadlines (A4.1 where transferred)."""
-        status = self._status
-        owed = "；".join(f"{o.kind.zh} {beijing(o.due_at)} 前" for o in status.obligations)
-        self._send(
-            kind="opened",
-            target=status.chain[0],
-            obligation_id="opened",
-            subject=f"{'转办' if status.transfer else '立案'}：{status.title}",
-            body=f"请按时办理：{owed}。",
-        )
+        input, _ = self._inputs()
+        self._send("opened", input.chain[0], key_id="opened")
 
     def _send(
         self,
-        *,
-        kind: Any,
+        kind: NotificationKind,
         target: Unit,
-        obligation_id: str,
-        subject: str,
-        body: str,
+        *,
+        obligation: Obligation | None = None,
+        key_id: str | None = None,
         level: int = 0,
         round_: int = 1,
-        action: Any = None,
+        action: EscalationAction | None = None,
+        skipped: int = 0,
+        report: tuple[ReportRef, str] | None = None,
     ) -> None:
-        status = self._status
-        notification = Notification(
-            key=article4.idempotency_key(status.incident_id, obligation_id, level, round_),
-            incident_id=status.incident_id,
-            kind=kind,
-            at=workflow.now(),
-            target=target,
-            subject=subject,
-            body=body,
-            obligation_id=obligation_id,
-            level=level,
-            round=round_,
-            action=action,
-            state=status.state,
-            opinion_level=status.opinion_level,
-            event=status.event,
-            obligations=[ObligationBrief(kind=o.kind, due_at=o.due_at, status=o.status) for o in status.obligations],
+        """A notification as facts (the activity writes its words), keyed by the workflow id (P4.b)."""
+        input, record = self._inputs()
+        unit = input.chain[0]
+        facts = IncidentFacts(
+            title=input.incident.title,
+            responsible_unit=unit.code,
+            responsible_unit_name=unit.name,
+            state=record.state,
+            opinion_level=record.opinion_level,
+            event=record.event,
+            transferred=record.transfer is not None,
+            owed=owed(record.obligations),
         )
+        subject = obligation.id if obligation is not None else (key_id or kind)
+        self._dispatch(
+            Notification(
+                key=article4.idempotency_key(workflow.info().workflow_id, subject, level, round_),
+                incident_id=record.incident_id,
+                kind=kind,
+                at=workflow.now(),
+                target=target,
+                incident=facts,
+                obligation=brief(obligation) if obligation is not None else None,
+                level=level,
+                round=round_,
+                action=action,
+                skipped_steps=skipped,
+                report_seq=report[0].seq if report else None,
+                report_text=report[1] if report else None,
+                report_by=report[0].by if report else None,
+            )
+        )
+
+    def _dispatch(self, notification: Notification) -> None:
         task = asyncio.create_task(self._deliver(notification))
-        self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
+        self._deliveries[task] = notification
+        task.add_done_callback(lambda done: self._deliveries.pop(done, None))
 
     async def _deliver(self, notification: Notification) -> None:
         """Deliver with retries; a channel that stays down is recorded, never fails the incident (P4.b)."""
+        input, record = self._inputs()
         try:
             await workflow.execute_activity_method(
                 Notifier.deliver,
                 notification,
                 start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=self._input.policy.notification_retry,
+                schedule_to_close_timeout=input.policy.notification_retry,
                 retry_policy=NOTIFY_RETRY,
             )
         except ActivityError as err:
             cause = err.cause or err
-            self._status.delivery_failures.append(
-                DeliveryFailure(key=notification.key, at=workflow.now(), error=str(cause))
-            )
+            failure = DeliveryFailure(key=notification.key, at=workflow.now(), error=clip(str(cause), 200, 300))
+            record.delivery_failures.append(failure)
+            record.delivery_failures_total += 1
+            self._journal.failures.append(failure)
+            bounds.trim(record)
             workflow.logger.error("notification not delivered", extra={"key": notification.key, "error": str(cause)})
-
-    async def _drain(self) -> None:
-        """Before completing or continuing-as-new: no handler half done, no notification in flight."""
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._deliveries)
 
     # --------------------------------------------------------------- opening
 
     @staticmethod
-    def _opening_record(input: IncidentInput, now: datetime) -> IncidentStatus:
+    def _opening_record(input: IncidentInput, now: datetime) -> IncidentRecord:
         """The record of a new incident: its clocks run from discovery (P3.a)."""
         incident, policy = input.incident, input.policy
         rejected: list[Rejection] = []
@@ -407,32 +554,39 @@ class IncidentWorkflow:
         obligations = article3.opening_obligations(incident.event, discovered_at, policy)
         if incident.transfer is not None:  # A4.1, A4.2, P4.c
             obligations.append(article4.acceptance_obligation(incident.transfer, policy))
-        unit = input.chain[0]
-        return IncidentStatus(
+        return IncidentRecord(
             incident_id=incident.id,
             opinion_level=incident.opinion_level,
             event=incident.event,
-            responsible_unit=unit.code,
+            responsible_unit=input.chain[0].code,
             discovered_at=discovered_at,
-            obligations=obligations,
-            rejected=rejected,
-            title=incident.title,
-            summary=incident.summary,
-            source=incident.source,
-            responsible_unit_name=unit.name,
-            leader=unit.leader,
-            section=unit.section,
-            chain=input.chain,
             opened_at=now,
+            opened_by=input.opened_by,
+            obligations=obligations,
+            first_due={o.kind: o.due_at for o in obligations},
+            rejected=rejected,
+            rejected_total=len(rejected),
             transfer=incident.transfer,
-            policy_name=policy.name,
         )
 
-    # ----------------------------------------------------------- visibility
+    # ----------------------------------------------------------- helpers
+
+    def _ready(self) -> IncidentRecord:
+        if self._record is None:
+            raise ApplicationError(f"事件未能立案 the incident did not start: {self._problem}", non_retryable=True)
+        return self._record
+
+    def _inputs(self) -> tuple[IncidentInput, IncidentRecord]:
+        record = self._ready()
+        assert self._input is not None
+        return self._input, record
 
     def _publish(self) -> None:
         """Upsert the search attributes that changed, so incidents list and filter by them."""
-        values = sa.values_of(self._status)
+        input, record = self._inputs()
+        if not input.search_attributes:
+            return
+        values = sa.values_of(record)
         changed = {name: value for name, value in values.items() if self._published.get(name) != value}
         if changed:
             workflow.upsert_search_attributes(sa.updates(changed))

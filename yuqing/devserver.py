@@ -21,6 +21,22 @@ from yuqing.process import exit_now
 
 log = structlog.get_logger("yuqing.devserver")
 
+BLOB_LIMIT = 512 * 1024
+"""Bytes: a payload over this is refused at the server's door (the default is 2 MB). No report
+needs more than a few kilobytes; a client sending megabytes is refused before any history grows."""
+
+
+def server_limits(blob_bytes: int = BLOB_LIMIT) -> tuple[str, ...]:
+    """Dynamic-config flags that refuse payloads over ``blob_bytes``. The server checks the error limit
+    only for payloads over its warning limit (512 KiB by default), so both are set."""
+    return (
+        "--dynamic-config-value", f"limit.blobSize.error={blob_bytes}",
+        "--dynamic-config-value", f"limit.blobSize.warn={blob_bytes // 2}",
+    )  # fmt: skip
+
+
+SERVER_LIMITS = server_limits()
+
 
 def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
@@ -48,6 +64,7 @@ def main() -> None:
         "--ip", host, "--port", str(port), "--ui-port", str(ui_port),
         "--db-filename", str(db), "--sqlite-pragma", "journal_mode=wal",
         "--log-level", "error",
+        *SERVER_LIMITS,
     ]  # fmt: skip
     # Its own session: Ctrl-C reaches us, and we stop the server after the worker.
     server = subprocess.Popen(command, start_new_session=True)

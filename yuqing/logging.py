@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
 
-def _lift_temporal(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _lift_temporal(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """``temporal_workflow`` / ``temporal_activity`` extras become ``incident_id`` (and a few more)."""
     for key in ("temporal_workflow", "temporal_activity"):
         info = event.pop(key, None)

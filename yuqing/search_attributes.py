@@ -14,6 +14,8 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 from temporalio.service import RPCError, RPCStatusCode
 
+from yuqing.models import IncidentRecord, ObligationStatus
+
 STATE = SearchAttributeKey.for_keyword("YuqingState")
 """``open`` / ``closed``."""
 OPINION_LEVEL = SearchAttributeKey.for_keyword("YuqingOpinionLevel")
@@ -32,15 +34,16 @@ class SearchAttributeError(Exception):
     """The server lacks our search attributes and we may not create them."""
 
 
-def values_of(status: Any) -> dict[str, Any]:
-    """The search attribute values of an incident record (``IncidentStatus``)."""
+def values_of(record: IncidentRecord) -> dict[str, Any]:
+    """The search attribute values of an incident's record."""
+    pending = [o.due_at for o in record.obligations if o.status == ObligationStatus.PENDING]
     return {
-        STATE.name: status.state.value,
-        OPINION_LEVEL.name: status.opinion_level.value,
-        EVENT_GRADE.name: status.event.grade.value if status.event else "none",
-        UNIT.name: status.responsible_unit,
-        NEXT_DEADLINE.name: status.next_deadline,
-        OVERDUE.name: status.overdue,
+        STATE.name: record.state.value,
+        OPINION_LEVEL.name: record.opinion_level.value,
+        EVENT_GRADE.name: record.event.grade.value if record.event else "none",
+        UNIT.name: record.responsible_unit,
+        NEXT_DEADLINE.name: min(pending) if pending else None,
+        OVERDUE.name: any(o.status == ObligationStatus.OVERDUE for o in record.obligations),
     }
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from yuqing.models import Notification
+from activities.messages import Letter
 
 
 class Channel(Protocol):
-    """Delivers a notification; must be safe to call again with the same one (P4.b).
+    """Delivers a letter (a notification and its words); must be safe to call again with the same one
+    (P4.b: its ``notification.key`` identifies it).
 
-    Raise to have the activity retried; return normally once the notification is out.
+    Raise to have the activity retried; return normally once the letter is out.
     """
 
     name: str
 
-    async def deliver(self, notification: Notification) -> None: ...
+    async def deliver(self, letter: Letter) -> None: ...

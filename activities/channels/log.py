@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from yuqing.models import Notification
+from activities.messages import Letter
 
 
 class LogChannel:
@@ -13,12 +13,8 @@ class LogChannel:
     def __init__(self) -> None:
         self._log = structlog.get_logger("yuqing.notify")
 
-    async def deliver(self, notification: Notification) -> None:
+    async def deliver(self, letter: Letter) -> None:
+        n = letter.notification
         self._log.info(
-            "notification",
-            incident_id=notification.incident_id,
-            key=notification.key,
-            kind=notification.kind,
-            target=notification.target.code,
-            subject=notification.subject,
+            "notification", incident_id=n.incident_id, key=n.key, kind=n.kind, target=n.target.code, subject=letter.subject
         )

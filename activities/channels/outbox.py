@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from yuqing.models import Notification
+from activities.messages import Letter
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notifications (
@@ -41,16 +41,20 @@ class SqliteOutbox:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._ready = False
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(SCHEMA)
-        return conn
+        if not self._ready:  # once per process: the file, WAL mode and the schema
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(self.path, timeout=30) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(SCHEMA)
+            self._ready = True
+        return sqlite3.connect(self.path, timeout=30)
 
-    def record(self, n: Notification) -> bool:
-        """Store ``n`` once; return whether this call was the first (``False`` on a retry)."""
+    def record(self, letter: Letter) -> bool:
+        """Store ``letter`` once; return whether this call was the first (``False`` on a retry)."""
+        n = letter.notification
         with self._connect() as conn:
             inserted = conn.execute(
                 """INSERT INTO notifications (key, incident_id, kind, obligation_id, level, round, target,
@@ -58,22 +62,23 @@ class SqliteOutbox:
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (key) DO NOTHING""",
                 (
-                    n.key, n.incident_id, n.kind, n.obligation_id, n.level, n.round, n.target.code,
-                    n.target.name, n.action.value if n.action else None, n.at.isoformat(), n.subject,
-                    n.body, n.model_dump_json(), datetime.now(timezone.utc).isoformat(),
+                    n.key, n.incident_id, n.kind, n.about, n.level, n.round, n.target.code,
+                    n.target.name, n.action.value if n.action else None, n.at.isoformat(), letter.subject,
+                    letter.body, n.model_dump_json(), datetime.now(timezone.utc).isoformat(),
                 ),
             ).rowcount
             if not inserted:
                 conn.execute("UPDATE notifications SET attempts = attempts + 1 WHERE key = ?", (n.key,))
         return bool(inserted)
 
-    async def deliver(self, notification: Notification) -> None:
-        await asyncio.to_thread(self.record, notification)
+    async def deliver(self, letter: Letter) -> None:
+        await asyncio.to_thread(self.record, letter)
 
     def rows(self, incident_id: str | None = None) -> list[dict[str, Any]]:
         """What was recorded, oldest first (for ``yuqing notices`` and the tests)."""
         if not self.path.exists():
             return []
+        self._ready = False  # another process may have made the file: make sure the table is there
         with self._connect() as conn:
             conn.row_factory = sqlite3.Row
             query = "SELECT * FROM notifications"

@@ -38,6 +38,15 @@ def parse_time(text: str) -> datetime:
     return parsed
 
 
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+"""UTC+8 without daylight saving (since 1991): notification texts need no tz database."""
+
+
+def beijing(value: datetime) -> str:
+    """A time for message texts staff read: ``2026-11-25 12:55（北京时间）``."""
+    return f"{value.astimezone(BEIJING):%Y-%m-%d %H:%M}（北京时间）"
+
+
 def local(value: datetime) -> datetime:
     """``value`` in Asia/Shanghai (a naive value is taken as UTC, as the SDK gives them)."""
     if value.tzinfo is None:
