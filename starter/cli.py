@@ -1,8 +1,9 @@
 """``yuqing``: the staff command line over ``starter.service`` (also ``python -m starter``).
 
-Every command prints Chinese tables for people, or exactly one JSON document with ``--json``
-for scripts. Exit codes: 0 success, 1 refused by the system, 2 usage error, 3 server unreachable
-(or no answer in time); every failure is one line in Chinese and English on stderr.
+Every command prints Chinese tables for people, or exactly one JSON document with ``--json`` for
+scripts. Every command that sends names the acting unit (``--as CODE``, default ``$YUQING_UNIT``).
+Exit codes: 0 success, 1 refused by the system, 2 usage error, 3 server unreachable (or no answer in
+time); every failure is one line in Chinese and English on stderr.
 """
 
 from __future__ import annotations
@@ -11,179 +12,76 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
-from rich.console import Console, RenderableType
 from rich.text import Text
 
 from starter import render, service
-from starter.timefmt import TimeFormatError, jsonable, parse_time, show
+from starter.unconfirmed import Unconfirmed, fingerprint
 from yuqing import config
+from yuqing.console import (
+    DEFAULT_TIMEOUT,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    Output,
+    Parser,
+    choices_zh,
+    enum_type,
+    id_type,
+    positive_float,
+    positive_int,
+    text_type,
+    time_type,
+)
 from yuqing.directory import Directory, DirectoryError, load_directory
+from yuqing.errors import Unconfirmed as NotConfirmed
+from yuqing.errors import Unreachable, UsageError, YuqingError
 from yuqing.models import (
-    REPORT_TYPES_ZH,
+    REPORT_ID_PATTERN,
     TEXT_MAX,
     AcceptanceReport,
     AnalysisReport,
+    CloseRequest,
     DispositionReport,
     EventCategory,
     EventGrade,
+    ExplanationReport,
     Incident,
     IncidentState,
     MajorSituationReport,
     OpinionLevel,
     ReclassificationReport,
+    ReleaseChannel,
     ResponseReport,
     ResponseWay,
+    Speaker,
     SuddenEvent,
     Transfer,
-    parse_incident_id,
 )
 from yuqing.policy import PolicyError
 from yuqing.process import exit_now
+from yuqing.timefmt import show
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
-DEFAULT_TIMEOUT = 30.0
 TITLE_MAX = 200
 SOURCE_MAX = 200
-BY_MAX = 100
-
-
-class UsageError(Exception):
-    """The command line is wrong (exit 2); the message is one line in Chinese and English."""
+UNIT_ENV = "YUQING_UNIT"
 
 
 # ------------------------------------------------------------------ parsing
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Chinese headings; help wrapped by display width (a Chinese character takes two cells)."""
-
-    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
-        super().add_usage(usage, actions, groups, prefix if prefix is not None else "用法 usage: ")
-
-    def _split_lines(self, text: str, width: int) -> list[str]:
-        from rich.cells import cell_len
-
-        text = " ".join(text.split())
-        lines: list[str] = []
-        line = ""
-        for piece in re.split(r"(?<=[ 、，；）])", text):
-            if line and cell_len(line + piece.rstrip()) > width:
-                lines.append(line.rstrip())
-                line = piece.lstrip()
-            else:
-                line += piece
-        if line.strip():
-            lines.append(line.rstrip())
-        return lines
-
-
-_ARGPARSE_ZH = (
-    ("the following arguments are required: ", "缺少必填参数 missing required arguments: "),
-    ("unrecognized arguments: ", "无法识别的参数 unrecognized arguments: "),
-    ("expected one argument", "缺少取值 expected a value"),
-    ("not allowed with argument", "不能与以下参数同用 not allowed with"),
-    ("invalid choice: ", "取值无效 invalid choice: "),
-    ("invalid float value: ", "不是数字 not a number: "),
-    ("invalid int value: ", "不是整数 not an integer: "),
-    ("ignored explicit argument ", "多余的取值 unexpected value "),
-)
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse whose errors are one bilingual line (raised, so ``main`` owns the exit code)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", HelpFormatter)
-        kwargs.setdefault("add_help", False)
-        super().__init__(*args, **kwargs)
-        self._positionals.title = "位置参数 positional arguments"
-        self._optionals.title = "选项 options"
-        self.add_argument("-h", "--help", action="help", help="显示帮助 show this help and exit")
-
-    def error(self, message: str) -> NoReturn:
-        for english, chinese in _ARGPARSE_ZH:
-            message = message.replace(english, chinese)
-        if message.startswith("argument COMMAND: "):
-            message = "未知命令 unknown command: " + message.removeprefix("argument COMMAND: 取值无效 invalid choice: ")
-        elif message.startswith("argument "):
-            message = "参数 argument " + message.removeprefix("argument ")
-        raise UsageError(f"{message}（see `{self.prog} --help`）")
-
-
-def enum_type(cls: Any, zh: str, en: str, extra: dict[str, Any] | None = None) -> Callable[[str], Any]:
-    """Parse an enum from its English id, its Chinese term or an alias."""
-
-    def convert(text: str) -> Any:
-        if extra and text.strip().lower() in extra:
-            return extra[text.strip().lower()]
-        try:
-            return cls(text)
-        except ValueError:
-            more = "".join(f", {k}" for k in (extra or {}) if k.isascii())
-            raise argparse.ArgumentTypeError(
-                f"未知{zh} unknown {en} {text!r}; 可选 choose from: {cls.choices()}{more}"
-            ) from None
-
-    convert.__name__ = en
-    return convert
-
-
-def text_type(zh: str, en: str, limit: int, *, allow_empty: bool = False) -> Callable[[str], str]:
-    """A free text: stripped, not empty (unless allowed), at most ``limit`` characters."""
-
-    def convert(text: str) -> str:
-        value = text.strip()
-        if not value and not allow_empty:
-            raise argparse.ArgumentTypeError(f"{zh}不能为空 {en} must not be empty")
-        if len(value) > limit:
-            raise argparse.ArgumentTypeError(
-                f"{zh}过长 {en} too long: {len(value)} characters, at most {limit}"
-            )
-        return value
-
-    convert.__name__ = en
-    return convert
-
-
-def time_type(text: str) -> Any:
+def _channel_hint(text: str) -> str | None:
     try:
-        return parse_time(text)
-    except TimeFormatError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def id_type(text: str) -> str:
-    try:
-        return parse_incident_id(text.strip())
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
+        channel = ReleaseChannel(text)
     except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"须为正整数 must be a positive integer: {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"须为正数 must be a positive number: {text!r}")
-    return value
+        return None
+    return f" ({channel.zh} 是发布渠道 is a channel: give it as --channel {channel.zh})"
 
 
 STATE_ALL = "all"
@@ -191,7 +89,20 @@ state_type = enum_type(IncidentState, "状态", "state", extra={"all": STATE_ALL
 level_type = enum_type(OpinionLevel, "舆情等级", "opinion level")
 grade_type = enum_type(EventGrade, "突发事件等级", "event grade")
 category_type = enum_type(EventCategory, "突发事件类别", "event category")
-way_type = enum_type(ResponseWay, "回应方式", "response way")
+way_type = enum_type(ResponseWay, "回应方式", "response way", hint=_channel_hint)
+channel_type = enum_type(ReleaseChannel, "发布渠道", "channel")
+speaker_type = enum_type(Speaker, "发言人", "speaker")
+
+
+def report_id_type(text: str) -> str:
+    import re
+
+    value = text.strip()
+    if not re.match(REPORT_ID_PATTERN, value):
+        raise argparse.ArgumentTypeError(
+            f"报告编号不合法 invalid report id {text!r}: 8-64 letters, digits, '.', '_', ':' or '-'"
+        )
+    return value
 
 
 def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -211,21 +122,25 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
                        help=f"等待应答的秒数 seconds to wait for an answer (default {DEFAULT_TIMEOUT:.0f})")
 
 
+def _acting(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as", dest="acting", metavar="CODE",
+                        help=f"操作单位代码 the unit that acts (S1-S7; default ${UNIT_ENV}); see `yuqing units`")
+
+
 def _report_options(parser: argparse.ArgumentParser, *, text_required: bool = True, text_help: str,
                     text_flags: Sequence[str] = ("--text",), text_default: str | None = None) -> None:
     parser.add_argument(*text_flags, dest="text", required=text_required, default=text_default,
                         type=text_type("内容", "text", TEXT_MAX), metavar="TEXT", help=text_help)
-    parser.add_argument("--by", default="", type=text_type("报告人", "by", BY_MAX, allow_empty=True),
-                        help="报告人或单位 who files it (informational)")
-    parser.add_argument("--published-at", metavar="TIME", type=time_type,
-                        help="声称的发布时间 claimed publication time, recorded only: the arrival time "
-                             "counts for deadlines (P4.e)")
+    _acting(parser)
+    parser.add_argument("--report-id", type=report_id_type, metavar="ID",
+                        help="报告编号 report id (default: generated; the same id is never filed twice)")
 
 
-EPILOG = """\
+EPILOG = f"""\
 示例 examples:
+  export {UNIT_ENV}=370102-jyj        # 本单位代码，只需设置一次 your unit, set once
   yuqing open --title "某校食堂食品安全舆情" --unit 370102-jyj --opinion-level 较大
-  yuqing respond YQ-20261125-1432-7f3a --way 发布权威信息 --text "区教体局发布情况通报"
+  yuqing respond YQ-20261125-1432-7f3a --way 发布权威信息 --channel 政务微博 --text "区教体局发布情况通报"
   yuqing status YQ-20261125-1432-7f3a
   yuqing list --state open --overdue --json
 
@@ -246,7 +161,7 @@ def build_parser() -> Parser:
                                      parser_class=Parser, required=True)
 
     def command(name: str, help: str, handler: Callable[..., Awaitable[int]], description: str = "") -> Parser:
-        sub = commands.add_parser(name, help=help, description=description or help)
+        sub: Parser = commands.add_parser(name, help=help, description=description or help)
         _common(sub, suppress=True)
         sub.set_defaults(handler=handler)
         return sub
@@ -261,25 +176,27 @@ def build_parser() -> Parser:
     p.add_argument("--unit", required=True, metavar="CODE",
                    help="责任单位代码 responsible unit code (see `yuqing units`; A1.1, A1.2)")
     p.add_argument("--opinion-level", required=True, type=level_type, metavar="LEVEL",
-                   help=f"舆情等级 opinion level: {render.choices_zh(OpinionLevel)}")
+                   help=f"舆情等级 opinion level: {choices_zh(OpinionLevel)}")
     p.add_argument("--event-grade", type=grade_type, metavar="GRADE",
-                   help=f"突发事件等级 sudden-event grade (needs --event-category): {render.choices_zh(EventGrade)}")
+                   help=f"突发事件等级 sudden-event grade (needs --event-category): {choices_zh(EventGrade)}")
     p.add_argument("--event-category", type=category_type, metavar="CATEGORY",
-                   help=f"突发事件类别 sudden-event category: {render.choices_zh(EventCategory)}")
+                   help=f"突发事件类别 sudden-event category: {choices_zh(EventCategory)}")
     p.add_argument("--discovered-at", type=time_type, metavar="TIME",
                    help="发现时间 discovery time, ISO 8601 (default: now; not in the future, P3.a)")
     p.add_argument("--id", type=id_type, help="事件编号 incident id (default: generated, e.g. YQ-20261125-1432-7f3a)")
     p.add_argument("--source", default="", type=text_type("来源", "source", SOURCE_MAX, allow_empty=True),
                    help="舆情来源 source (e.g. 网络媒体)")
     p.add_argument("--transfer", action="store_true",
-                   help="省政府办公厅转办 transferred by the provincial general office (A4.1): acceptance due in 1 h (P4.c)")
+                   help="省政府办公厅转办 transferred by the provincial general office (A4.1, S3: --as must be the "
+                        "office): acceptance due in 1 h (P4.c)")
     p.add_argument("--transferred-at", type=time_type, metavar="TIME",
                    help="转办时间 transfer time (implies --transfer; default now)")
     p.add_argument("--state-council", action="store_true",
                    help="国务院办公厅转我省办理 handed over by the State Council General Office (implies --transfer)")
+    _acting(p)
 
     # reports
-    p = command("accept", "接收转办事件 accept a transferred incident (A4.2)", cmd_report)
+    p = command("accept", "接收转办事件 accept a transferred incident (A4.2, S2)", cmd_report)
     p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
     _report_options(p, text_required=False, text_default="已接收 accepted", text_help="说明 note (default 已接收)")
     p.set_defaults(report=AcceptanceReport)
@@ -289,16 +206,28 @@ def build_parser() -> Parser:
     _report_options(p, text_help="研判内容 analysis")
     p.set_defaults(report=AnalysisReport)
 
-    p = command("respond", "报送回应情况 report a response (回应, A3.1-A3.4, P3.b)", cmd_report)
+    p = command("respond", "报送回应情况 report a response (回应, A3.1-A3.4, P3.b)", cmd_report,
+                "报送回应 report a response: its way (方式) and channel (渠道) decide what it meets (P3.b): the 5 h "
+                "obligation — an authoritative release on any channel, a press conference or a briefing; the 24 h "
+                "one — a press conference, with its speaker (N3.b); the 48 h one and continued releases — any way.")
     p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
     p.add_argument("--way", required=True, type=way_type, metavar="WAY",
-                   help=f"回应方式 way (P3.b): {render.choices_zh(ResponseWay)}")
+                   help=f"回应方式 way (P3.b): {choices_zh(ResponseWay)}")
+    p.add_argument("--channel", type=channel_type, metavar="CHANNEL",
+                   help=f"发布渠道 channel (P3.b; default 现场 for a press conference or briefing, 新闻媒体 for an "
+                        f"interview; required for an authoritative release): {choices_zh(ReleaseChannel)}")
+    p.add_argument("--speaker", type=speaker_type, metavar="ROLE",
+                   help=f"发言人 speaker of a press conference or briefing (N3.b, required there): {choices_zh(Speaker)}")
+    p.add_argument("--published-at", metavar="TIME", type=time_type,
+                   help="声称的发布时间 claimed publication time, recorded only (P4.e)")
     _report_options(p, text_help="回应内容 what was published")
     p.set_defaults(report=ResponseReport)
 
     p = command("dispose", "报送处置情况 report the disposition (处置, A4.3)", cmd_report)
     p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
-    p.add_argument("--final", action="store_true", help="最终处置，事件办结 final disposition: closes the incident")
+    p.add_argument("--final", action="store_true",
+                   help="最终处置 final disposition: the incident closes once the 5 h, 24 h, 48 h and acceptance "
+                        "obligations are met (S3, S7)")
     _report_options(p, text_help="处置内容 disposition")
     p.set_defaults(report=DispositionReport)
 
@@ -308,22 +237,29 @@ def build_parser() -> Parser:
     _report_options(p, text_help="重大情况 the situation")
     p.set_defaults(report=MajorSituationReport)
 
-    p = command("reclassify", "重新定级 reclassify (P3.c): new opinion level and/or sudden-event grade", cmd_report)
+    p = command("reclassify", "重新定级 reclassify (P3.c, S4): new opinion level and/or sudden-event grade", cmd_report)
     p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
     p.add_argument("--opinion-level", type=level_type, metavar="LEVEL",
-                   help=f"新舆情等级 new opinion level: {render.choices_zh(OpinionLevel)}")
+                   help=f"新舆情等级 new opinion level: {choices_zh(OpinionLevel)}")
     p.add_argument("--event-grade", type=grade_type, metavar="GRADE",
-                   help=f"新突发事件等级 new sudden-event grade: {render.choices_zh(EventGrade)}")
+                   help=f"新突发事件等级 new sudden-event grade: {choices_zh(EventGrade)}")
     p.add_argument("--event-category", type=category_type, metavar="CATEGORY",
-                   help=f"突发事件类别 sudden-event category: {render.choices_zh(EventCategory)}")
+                   help=f"突发事件类别 sudden-event category: {choices_zh(EventCategory)}")
     p.add_argument("--no-event", action="store_true", help="不涉及突发事件 the incident concerns no sudden event")
     _report_options(p, text_flags=("--reason", "--text"), text_help="理由 reason (required)")
     p.set_defaults(report=ReclassificationReport)
 
-    p = command("close", "办结 close the incident with a reason (what is not yet due is waived)", cmd_report)
+    p = command("explain", "报送超时说明 explain a missed deadline (P4.g)", cmd_report)
+    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
+    p.add_argument("--obligation", required=True, metavar="OBLIGATION_ID",
+                   help="时限义务编号 the obligation explained, e.g. authoritative_info#1 (see `yuqing status`)")
+    _report_options(p, text_help="说明 the explanation")
+    p.set_defaults(report=ExplanationReport)
+
+    p = command("close", "办结 close the incident with a reason (S3: the provincial general office)", cmd_report)
     p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
     _report_options(p, text_flags=("--reason", "--text"), text_help="办结理由 reason (required)")
-    p.set_defaults(report=None)
+    p.set_defaults(report=CloseRequest)
 
     # reading
     p = command("status", "查看事件 show an incident: obligations, escalations, reports, rejections", cmd_status)
@@ -331,11 +267,12 @@ def build_parser() -> Parser:
 
     p = command("list", "事件列表 list incidents from Temporal visibility (search attributes)", cmd_list)
     p.add_argument("--state", type=state_type, default=IncidentState.OPEN, metavar="STATE",
-                   help="办理中 open（默认 default）、已办结 closed、全部 all")
+                   help="办理中 open（默认 default，含已终止、失败的事件 with terminated and failed ones）、已办结 "
+                        "closed、全部 all")
     p.add_argument("--overdue", action="store_true", help="只看逾期 overdue only")
     p.add_argument("--unit", metavar="CODE", help="责任单位代码 responsible unit code")
     p.add_argument("--opinion-level", type=level_type, metavar="LEVEL",
-                   help=f"舆情等级 opinion level: {render.choices_zh(OpinionLevel)}")
+                   help=f"舆情等级 opinion level: {choices_zh(OpinionLevel)}")
     p.add_argument("--limit", type=positive_int, default=200, help="最多条数 at most this many (default 200)")
 
     command("units", "单位名录 the unit directory (A1.3)", cmd_units)
@@ -343,70 +280,58 @@ def build_parser() -> Parser:
     p = command("notices", "通知记录 what the outbox delivered (P4.b)", cmd_notices)
     p.add_argument("id", metavar="ID", nargs="?", type=id_type, help="事件编号 incident id (default: all)")
 
-    from audit.cli import register_audit  # auditors' commands (issue 5): export, replay, ledger
+    from audit.cli import register_audit  # auditors' commands: export, replay, ledger
 
     register_audit(commands)
     return parser
 
 
-# ----------------------------------------------------------------- output
-
-
-class Output:
-    """stdout for results (tables or one JSON document), stderr for the one-line errors."""
-
-    def __init__(self, json_mode: bool) -> None:
-        self.json_mode = json_mode
-        width = None
-        if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
-            width = 200
-        self.out = Console(highlight=False, width=width)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-    def json(self, data: Any) -> None:
-        sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2) + "\n")
-        sys.stdout.flush()
-
-    def show(self, *renderables: RenderableType | str) -> None:
-        for renderable in renderables:
-            self.out.print(renderable)
-
-    def error(self, message: str) -> None:
-        line = " ".join(str(message).split())
-        self.err.print(Text(f"yuqing: {line}", style="bold red"))
-
-
-OUT = Output(False)
+# ----------------------------------------------------------------- helpers
 
 
 def directory() -> Directory:
     return load_directory()
 
 
-def check_unit(code: str) -> str:
+def check_unit(code: str, what: str = "unit") -> str:
     code = code.strip()
     if code not in directory():
-        raise UsageError(f"未知单位 unknown unit {code!r} (see `yuqing units`)")
+        raise UsageError(f"未知单位 unknown {what} {code!r} (see `yuqing units`)")
     return code
+
+
+def acting_unit(args: argparse.Namespace) -> str:
+    """The unit that acts: ``--as``, else ``$YUQING_UNIT``; without either, a usage error."""
+    code = args.acting or os.environ.get(UNIT_ENV, "").strip()
+    if not code:
+        raise UsageError(
+            f"须指明操作单位 who acts? give --as CODE or set {UNIT_ENV} (your unit's code, see `yuqing units`)"
+        )
+    return check_unit(code, "acting unit (--as)")
+
+
+def _validation_message(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "input"
+    return f"输入有误 invalid input: {where}: {first['msg']}".replace("Value error, ", "")
 
 
 # --------------------------------------------------------------- commands
 
 
-async def cmd_open(args: argparse.Namespace) -> int:
+async def cmd_open(args: argparse.Namespace, out: Output) -> int:
     unit = check_unit(args.unit)
+    by = acting_unit(args)
     event = None
     if args.event_grade or args.event_category:
         if not (args.event_grade and args.event_category):
-            raise UsageError(
-                "突发事件须同时给出等级和类别 a sudden event needs both --event-grade and --event-category"
-            )
+            raise UsageError("突发事件须同时给出等级和类别 a sudden event needs both --event-grade and --event-category")
         event = SuddenEvent(grade=args.event_grade, category=args.event_category)
     transfer = None
     if args.transfer or args.transferred_at or args.state_council:
         transfer = Transfer(
             at=args.transferred_at or datetime.now(timezone.utc),
-            by=directory().provincial_office.code,
+            by=by,
             from_state_council=args.state_council,
         )
 
@@ -424,39 +349,53 @@ async def cmd_open(args: argparse.Namespace) -> int:
     attempts = 1 if args.id else 5
     for attempt in range(attempts):
         try:
-            handle = await service.open_incident(client, incident(args.id or service.new_incident_id()))
+            handle = await service.open_incident(client, incident(args.id or service.new_incident_id()), opened_by=by)
             break
         except service.IncidentExists:
             if args.id or attempt == attempts - 1:
                 raise
     try:  # the first workflow task computes the deadlines: leave time to say why it did not
-        status, now = await asyncio.wait_for(service.read_incident(client, handle.id), args.timeout * 0.8)
-    except asyncio.TimeoutError:
+        status, now, execution = await asyncio.wait_for(service.read_incident(client, handle.id), args.timeout * 0.8)
+    except TimeoutError:
         problem = await service.workflow_task_problem(client, handle.id)
-        raise service.Unreachable(
+        raise Unreachable(
             f"事件已立案但期限未知 incident {handle.id} was opened but its deadlines are not known yet: {problem}"
         ) from None
-    if OUT.json_mode:
-        OUT.json(status)
-    else:
-        OUT.show(
-            Text.assemble(("已立案 opened: ", "bold green"), (status.incident_id, "bold"), f"  {status.title}"),
-            f"责任单位 unit: {status.responsible_unit_name}（{status.responsible_unit}）  "
-            f"发现时间 discovered: {show(status.discovered_at)}",
-        )
-        for rejection in status.rejected:
-            OUT.show(Text(f"注意 note: {rejection.reason}", style="yellow"))
-        OUT.show(render.owed(status, now))
+    if status is None:
+        raise YuqingError(f"事件未能立案 incident {handle.id} did not start: {execution.problem or execution.status}")
+    if out.json_mode:
+        out.json(status)
+        return EXIT_OK
+    out.show(
+        Text.assemble(("已立案 opened: ", "bold green"), (status.incident_id, "bold"), f"  {status.title}"),
+        f"责任单位 unit: {status.responsible_unit_name}（{status.responsible_unit}）  "
+        f"发现时间 discovered: {show(status.discovered_at)}",
+        f"督办链 chain: {' → '.join(f'{u.name}（{u.code}）' for u in status.chain)}",
+    )
+    for rejection in status.rejected:
+        out.show(Text(f"注意 note: {rejection.reason}", style="yellow"))
+    out.show(render.owed(status.obligations, status, now))
     return EXIT_OK
 
 
-async def cmd_report(args: argparse.Namespace) -> int:
-    fields: dict[str, Any] = {"text": args.text, "by": args.by, "published_at": args.published_at}
+def _report(args: argparse.Namespace, by: str, report_id: str, filed_at: datetime) -> Any:
+    """The report the command asks for (a usage error where the fields do not make one)."""
     kind = args.report
+    fields: dict[str, Any] = {"report_id": report_id, "as": by, "text": args.text, "filed_at": filed_at}
     if kind is ResponseReport:
-        fields["way"] = args.way
+        channel = args.channel
+        if channel is None:
+            if args.way in (ResponseWay.PRESS_CONFERENCE, ResponseWay.BRIEFING):
+                channel = ReleaseChannel.ON_SITE
+            elif args.way == ResponseWay.MEDIA_INTERVIEW:
+                channel = ReleaseChannel.NEWS_MEDIA
+            else:
+                raise UsageError(f"须给出发布渠道 give --channel: {choices_zh(ReleaseChannel)} (P3.b)")
+        fields.update(way=args.way, channel=channel, speaker=args.speaker, published_at=args.published_at)
     elif kind is DispositionReport:
         fields["final"] = args.final
+    elif kind is ExplanationReport:
+        fields["obligation_id"] = args.obligation.strip()
     elif kind is ReclassificationReport:
         if not (args.opinion_level or args.event_grade or args.event_category or args.no_event):
             raise UsageError(
@@ -467,51 +406,66 @@ async def cmd_report(args: argparse.Namespace) -> int:
         fields.update(opinion_level=args.opinion_level, event_grade=args.event_grade,
                       event_category=args.event_category, remove_event=args.no_event)
     try:
-        report = kind(**fields) if kind is not None else None
+        return kind(**fields)
     except ValidationError as err:
         raise UsageError(_validation_message(err)) from None
 
+
+async def cmd_report(args: argparse.Namespace, out: Output) -> int:
+    by = acting_unit(args)
+    now = datetime.now(timezone.utc)
+    draft = _report(args, by, args.report_id or service.new_report_id(), now)
     client = await service.connect(args.address, args.namespace)
-    if report is None:
-        status = await service.close_incident(client, args.id, args.text, by=args.by)
-        label = "办结 close"
-    else:
-        status = await service.file_report(client, args.id, report)
-        label = f"{REPORT_TYPES_ZH[report.type]} {report.type}"
-    if OUT.json_mode:
-        OUT.json(status)
+    asked = draft.model_dump(mode="json", exclude={"report_id", "filed_at"})
+    key = fingerprint(client.service_client.config.target_host, client.namespace, args.id, asked)
+    store = Unconfirmed()
+    remembered = None if args.report_id else store.recall(key)
+    report = draft
+    if remembered is not None:  # the same command timed out before: send the same report again
+        report = draft.model_copy(update={"report_id": remembered[0], "filed_at": remembered[1]})
+    try:
+        receipt = await service.file_report(client, args.id, report, timeout=args.timeout * 0.9)
+    except NotConfirmed:
+        store.remember(key, report.report_id, report.filed_at or now)
+        raise
+    except YuqingError:
+        store.forget(key)
+        raise
+    store.forget(key)
+    if out.json_mode:
+        out.json(receipt)
         return EXIT_OK
-    now = await service.incident_clock(client, args.id)
-    seq = f" #{status.reports[-1].seq}" if report is not None and status.reports else ""
-    OUT.show(Text.assemble(("已提交 filed: ", "bold green"), f"{label}{seq} → ", (status.incident_id, "bold"),
-                           f"  {status.title}"))
-    if report is not None and status.reports and status.reports[-1].met:
-        kinds = {o.id: o.kind.zh for o in status.obligations}
-        met = "、".join(kinds.get(m, m) for m in status.reports[-1].met)
-        OUT.show(Text(f"已满足 met: {met}", style="green"))
-    OUT.show(render.owed(status, now))
+    clock = await service.incident_clock(client, args.id)
+    if remembered is not None:
+        out.show(Text(f"重发未确认的报告 re-sent the unconfirmed report {report.report_id}", style="yellow"))
+    out.show(render.receipt(receipt, clock))
     return EXIT_OK
 
 
-async def cmd_status(args: argparse.Namespace) -> int:
+async def cmd_status(args: argparse.Namespace, out: Output) -> int:
     client = await service.connect(args.address, args.namespace)
-    status, now = await service.read_incident(client, args.id)
-    if OUT.json_mode:
-        OUT.json(status)
+    status, now, execution = await service.read_incident(client, args.id)
+    if status is None:
+        word = render.execution_zh(execution)
+        raise YuqingError(f"事件 {args.id} {word}: {execution.problem or '—'}；记录暂不可读 its record cannot be read now")
+    if out.json_mode:
+        document = status.model_dump(mode="python")
+        document["execution"] = execution.model_dump()
+        out.json(document)
     else:
-        OUT.show(render.incident(status, now))
+        out.show(render.incident(status, now, execution))
     return EXIT_OK
 
 
-async def cmd_list(args: argparse.Namespace) -> int:
+async def cmd_list(args: argparse.Namespace, out: Output) -> int:
     unit = check_unit(args.unit) if args.unit else None
     state = None if args.state == STATE_ALL else args.state
     client = await service.connect(args.address, args.namespace)
     items = await service.list_incidents(
         client, state=state, overdue=args.overdue, unit=unit, opinion_level=args.opinion_level, limit=args.limit
     )
-    if OUT.json_mode:
-        OUT.json(items)
+    if out.json_mode:
+        out.json(items)
         return EXIT_OK
     filters = [f"{state.zh} {state.value}" if state else "全部 all"]
     if args.overdue:
@@ -520,25 +474,26 @@ async def cmd_list(args: argparse.Namespace) -> int:
         filters.append(f"单位 unit {unit}")
     if args.opinion_level:
         filters.append(f"舆情等级 {args.opinion_level.zh}")
-    OUT.show(render.incident_list(items, f"事件列表 incidents（{'，'.join(filters)}）：{len(items)} 件"))
+    out.show(render.incident_list(items, f"事件列表 incidents（{'，'.join(filters)}）：{len(items)} 件"))
     return EXIT_OK
 
 
-async def cmd_units(args: argparse.Namespace) -> int:
+async def cmd_units(args: argparse.Namespace, out: Output) -> int:
     units = directory()
-    if OUT.json_mode:
-        OUT.json([u.model_dump(mode="json") for u in units])
+    if out.json_mode:
+        out.json([u.model_dump(mode="json") for u in units])
     else:
-        OUT.show(render.units(units))
+        out.show(render.units(units))
     return EXIT_OK
 
 
-async def cmd_notices(args: argparse.Namespace) -> int:
+async def cmd_notices(args: argparse.Namespace, out: Output) -> int:
     from activities.channels.outbox import SqliteOutbox
+    from yuqing.timefmt import parse_time
 
     path = config.outbox_path()
     rows = await asyncio.to_thread(SqliteOutbox(path).rows, args.id)
-    if OUT.json_mode:
+    if out.json_mode:
         result = []
         for row in rows:
             item = dict(row)
@@ -546,17 +501,11 @@ async def cmd_notices(args: argparse.Namespace) -> int:
             for key in ("at", "recorded_at"):
                 item[key] = parse_time(item[key])
             result.append(item)
-        OUT.json(result)
+        out.json(result)
         return EXIT_OK
     title = f"通知记录 notifications{'（' + args.id + '）' if args.id else ''}：{len(rows)} 条 · {path}"
-    OUT.show(render.notices(rows, title))
+    out.show(render.notices(rows, title))
     return EXIT_OK
-
-
-def _validation_message(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "input"
-    return f"输入有误 invalid input: {where}: {first['msg']}"
 
 
 # -------------------------------------------------------------------- main
@@ -564,50 +513,46 @@ def _validation_message(err: ValidationError) -> str:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code (never raises, never prints a traceback)."""
-    global OUT
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure") and (stream.encoding or "").lower().replace("-", "") != "utf8":
             stream.reconfigure(encoding="utf-8", errors="replace")
-    OUT = Output("--json" in (argv if argv is not None else sys.argv[1:]))
+    out = Output("--json" in (argv if argv is not None else sys.argv[1:]))
     try:
         args = build_parser().parse_args(argv)
     except UsageError as err:
-        OUT.error(f"用法错误 usage error: {err}")
+        out.error(f"用法错误 usage error: {err}")
         return EXIT_USAGE
     except SystemExit as done:  # --help
         return done.code if isinstance(done.code, int) else EXIT_OK
-    OUT = Output(args.json)
+    out = Output(args.json)
     from yuqing.logging import configure
 
     configure(level=os.environ.get("YUQING_LOG_LEVEL") or "ERROR")
     try:
-        return asyncio.run(asyncio.wait_for(args.handler(args), args.timeout))
+        return asyncio.run(asyncio.wait_for(args.handler(args, out), args.timeout))
     except UsageError as err:
-        OUT.error(f"用法错误 usage error: {err}")
+        out.error(f"用法错误 usage error: {err}")
         return EXIT_USAGE
-    except service.Unreachable as err:
-        OUT.error(str(err))
-        return EXIT_UNREACHABLE
-    except (TimeoutError, asyncio.TimeoutError):
-        OUT.error(
+    except YuqingError as err:
+        out.error(str(err))
+        return err.exit_code
+    except TimeoutError:
+        out.error(
             f"等待超时 timed out after {args.timeout:g}s: no worker answered on task queue "
             f"{config.task_queue()!r} (is `make run` or `yuqing-worker` running?); "
             "已发出的请求稍后仍可能生效 a request already sent may still take effect"
         )
         return EXIT_UNREACHABLE
-    except service.StarterError as err:
-        OUT.error(str(err))
-        return EXIT_REJECTED
     except (DirectoryError, PolicyError) as err:
-        OUT.error(str(err))
+        out.error(str(err))
         return EXIT_REJECTED
     except KeyboardInterrupt:
-        OUT.error("已中断 interrupted")
+        out.error("已中断 interrupted")
         return 130
     except Exception as err:  # the contract: one line, never a traceback
         if os.environ.get("YUQING_DEBUG"):
             raise
-        OUT.error(f"内部错误 internal error: {type(err).__name__}: {err}")
+        out.error(f"内部错误 internal error: {type(err).__name__}: {err}")
         return EXIT_REJECTED
 
 

@@ -86,6 +86,7 @@ def cli_env(env: WorkflowEnvironment, outbox: SqliteOutbox, tmp_path_factory: py
         YUQING_TASK_QUEUE=TASK_QUEUE,
         YUQING_OUTBOX=str(outbox.path),
         YUQING_VAR=str(tmp_path_factory.mktemp("cli-var")),
+        YUQING_UNIT="370102-jyj",
         COLUMNS="200",
     )
     return base
@@ -119,7 +120,8 @@ async def cli(cli_env: dict[str, str], worker: Worker, tmp_path: Path) -> Cli:
 
 async def record(env: WorkflowEnvironment, incident_id: str) -> dict[str, Any]:
     """The incident's record as the workflow keeps it (read in-process, not through the CLI)."""
-    status, _ = await service.read_incident(env.client, incident_id)
+    status, _, _ = await service.read_incident(env.client, incident_id)
+    assert status is not None
     return status.model_dump(mode="json")
 
 

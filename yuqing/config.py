@@ -8,7 +8,9 @@ Paths never depend on the current directory.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -17,6 +19,8 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
+
+from yuqing.errors import Unreachable, YuqingError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ADDRESS = "127.0.0.1:7233"
@@ -53,8 +57,36 @@ def connect_config(address: str | None = None, namespace: str | None = None) -> 
     return config
 
 
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for the server to answer a connection before giving up."""
+
+
 async def connect(address: str | None = None, namespace: str | None = None) -> Client:
-    return await Client.connect(**connect_config(address, namespace), data_converter=DATA_CONVERTER)
+    """A client configured like the ``temporal`` CLI, with the project's data converter.
+
+    Raises ``YuqingError`` for a broken configuration and ``Unreachable`` when the server does not
+    answer within ``CONNECT_TIMEOUT`` seconds.
+    """
+    try:
+        options = connect_config(address, namespace)
+    except Exception as err:  # a broken temporal.toml or TEMPORAL_* variable
+        raise YuqingError(f"连接配置有误 invalid Temporal connection configuration: {err}") from None
+    where = f"{options['target_host']} (namespace {options.get('namespace', 'default')})"
+    try:
+        return await asyncio.wait_for(Client.connect(**options, data_converter=DATA_CONVERTER), CONNECT_TIMEOUT)
+    except (TimeoutError, RuntimeError, OSError) as err:
+        raise Unreachable(f"无法连接 Temporal 服务器 cannot reach the Temporal server at {where}: {_detail(err)}") from None
+
+
+def _detail(err: BaseException) -> str:
+    """The useful part of the SDK's connection error (``Connection refused``, a DNS failure …)."""
+    if isinstance(err, asyncio.TimeoutError):
+        return f"no answer in {CONNECT_TIMEOUT:g}s"
+    text = str(err)
+    found = re.search(r'message: "([^"]+)"', text) or re.search(r'ConnectError\("([^"]+)"', text)
+    if found:
+        return found.group(1)
+    return " ".join(text.split())[:160] or type(err).__name__
 
 
 def binary(name: str) -> Path:
