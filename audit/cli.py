@@ -26,6 +26,8 @@ from rich.text import Text
 from temporalio.service import RPCError, RPCStatusCode
 
 from audit.replay import OUTCOME_ZH
+from yuqing.console import DEFAULT_TIMEOUT, EXIT_OK, EXIT_REJECTED, Output, id_type, positive_float, positive_int
+from yuqing.errors import Rejected, Unreachable, UsageError, YuqingError
 
 EXAMPLES = """\
 示例 examples:
@@ -39,15 +41,8 @@ EXAMPLES = """\
 """
 
 
-def _cli() -> Any:
-    from starter import cli
-
-    return cli
-
-
 def _options(parser: argparse.ArgumentParser, *, server: bool) -> None:
     """The common options, as ``yuqing``'s other commands take them after the command name."""
-    cli = _cli()
     group = parser.add_argument_group("通用选项 common options")
     group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                        help="输出一个 JSON 文档 print exactly one JSON document on stdout")  # fmt: skip
@@ -56,12 +51,12 @@ def _options(parser: argparse.ArgumentParser, *, server: bool) -> None:
                            help="Temporal 服务器地址 server address (overrides TEMPORAL_ADDRESS / profile)")  # fmt: skip
         group.add_argument("--namespace", metavar="NS", default=argparse.SUPPRESS,
                            help="命名空间 namespace (overrides TEMPORAL_NAMESPACE / profile)")  # fmt: skip
-        group.add_argument("--timeout", dest="rpc_timeout", metavar="SECONDS", type=cli.positive_float,
-                           default=cli.DEFAULT_TIMEOUT,
+        group.add_argument("--timeout", dest="rpc_timeout", metavar="SECONDS", type=positive_float,
+                           default=DEFAULT_TIMEOUT,
                            help=f"每次请求等待的秒数 seconds to wait for each answer of the server "
-                                f"(default {cli.DEFAULT_TIMEOUT:.0f}); the export itself has no time limit")  # fmt: skip
+                                f"(default {DEFAULT_TIMEOUT:.0f}); the export itself has no time limit")  # fmt: skip
     else:
-        group.add_argument("--workers", metavar="N", type=cli.positive_int, default=None,
+        group.add_argument("--workers", metavar="N", type=positive_int, default=None,
                            help="重放进程数 processes replaying (default: every core for large inputs)")  # fmt: skip
     parser.set_defaults(timeout=math.inf)  # no overall limit: an audit takes as long as it takes
 
@@ -86,7 +81,7 @@ def register_audit(commands: Any) -> None:
         "(ids, run ids, SHA-256 of each file, export time).",
         epilog=EXAMPLES,
     )
-    p.add_argument("ids", metavar="ID", nargs="*", type=_cli().id_type, help="事件编号 incident ids")
+    p.add_argument("ids", metavar="ID", nargs="*", type=id_type, help="事件编号 incident ids")
     p.add_argument("--query", metavar="QUERY",
                    help="可见性查询 a visibility query, e.g. \"YuqingUnit = '370102-jyj'\" (open and closed incidents)")  # fmt: skip
     p.add_argument("--all", action="store_true", dest="everything", help="全部事件 every incident")
@@ -123,9 +118,9 @@ def register_audit(commands: Any) -> None:
 
 
 @contextlib.contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(label: str, out: Output) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr when it is a terminal (never with --json)."""
-    if _cli().OUT.json_mode or not sys.stderr.isatty():
+    if out.json_mode or not sys.stderr.isatty():
         yield lambda done, total: None
         return
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -134,10 +129,9 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
         yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
-def _fail(message: str) -> int:
-    cli = _cli()
-    cli.OUT.error(message)
-    return cli.EXIT_REJECTED
+def _fail(out: Output, message: str) -> int:
+    out.error(message)
+    return EXIT_REJECTED
 
 
 def _paths(args: argparse.Namespace) -> list[Path]:
@@ -146,73 +140,71 @@ def _paths(args: argparse.Namespace) -> list[Path]:
     try:
         files = discover(args.paths)
     except FileNotFoundError as err:
-        raise _cli().UsageError(f"路径不存在 no such file or directory: {err}") from None
+        raise UsageError(f"路径不存在 no such file or directory: {err}") from None
     if not files:
-        raise _cli().UsageError(
+        raise UsageError(
             f"没有历史文件 no history files (*.json) in {' '.join(str(p) for p in args.paths)}"
         )
     return args.paths
 
 
-async def _audit(args: argparse.Namespace) -> Any:
+async def _audit(args: argparse.Namespace, out: Output) -> Any:
     from audit.histories import HistoryError
     from audit.replay import audit
-    from starter import service
 
     paths = _paths(args)
     try:
-        with progress_bar("重放 replaying") as progress:
+        with progress_bar("重放 replaying", out) as progress:
             return await audit(paths, workers=args.workers, progress=progress)
     except HistoryError as err:  # an unreadable manifest: nothing is verified against it
-        raise service.Rejected(str(err)) from None
+        raise Rejected(str(err)) from None
 
 
 # ------------------------------------------------------------------ export
 
 
-async def cmd_export(args: argparse.Namespace) -> int:
+async def cmd_export(args: argparse.Namespace, out: Output) -> int:
     from audit.export import export
-    from starter import service
+    from yuqing.config import connect
 
-    cli = _cli()
     if not (args.ids or args.query is not None or args.everything):
-        raise cli.UsageError("须给出事件编号、--query 或 --all give incident ids, --query or --all")
-    out: Path = args.out
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise cli.UsageError(f"输出目录须为空 the output directory must be new or empty: {out}")
-    client = await service.connect(args.address, args.namespace)
+        raise UsageError("须给出事件编号、--query 或 --all give incident ids, --query or --all")
+    target: Path = args.out
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise UsageError(f"输出目录须为空 the output directory must be new or empty: {target}")
+    client = await connect(args.address, args.namespace)
     try:
-        with progress_bar("导出 exporting") as progress:
+        with progress_bar("导出 exporting", out) as progress:
             manifest, problems = await export(
-                client, out, ids=args.ids, query=args.query, everything=args.everything,
+                client, target, ids=args.ids, query=args.query, everything=args.everything,
                 rpc_timeout=args.rpc_timeout, progress=progress,
             )  # fmt: skip
     except RPCError as err:
         if err.status == RPCStatusCode.INVALID_ARGUMENT:
-            raise cli.UsageError(f"查询无效 invalid visibility query: {err.message}") from None
+            raise UsageError(f"查询无效 invalid visibility query: {err.message}") from None
         if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-            raise service.Unreachable(f"服务器无应答 the Temporal server did not answer: {err.message}") from None
-        raise service.StarterError(f"服务器错误 server error: {err.message}") from None
+            raise Unreachable(f"服务器无应答 the Temporal server did not answer: {err.message}") from None
+        raise YuqingError(f"服务器错误 server error: {err.message}") from None
     files = manifest["files"]
-    if cli.OUT.json_mode:
-        cli.OUT.json({"out": str(out), "manifest": manifest, "problems": problems})
+    if out.json_mode:
+        out.json({"out": str(target), "manifest": manifest, "problems": problems})
     else:
-        table = Table(title=f"已导出 exported → {out}", title_justify="left")
+        table = Table(title=f"已导出 exported → {target}", title_justify="left")
         for column in ("事件 incident", "运行 run", "事件数 events", "执行状态 execution", "SHA-256"):
             table.add_column(column, no_wrap=True)
         for f in files:
             table.add_row(f["workflow_id"], f["run_id"], str(f["events"]), f["execution"], f["sha256"][:16] + "…")
-        cli.OUT.show(
+        out.show(
             table,
             f"{manifest['incidents']} 件事件 incidents，{len(files)} 个运行 runs；清单 manifest: "
-            f"{out / 'manifest.json'}",
+            f"{target / 'manifest.json'}",
             f"清单 SHA-256 manifest sha256: {manifest['manifest_sha256']}（请另行保存 keep it apart from the files）",
         )
     if problems:
-        return _fail(f"部分事件未能导出 {len(problems)} incident(s) not exported: {'; '.join(problems)}")
+        return _fail(out, f"部分事件未能导出 {len(problems)} incident(s) not exported: {'; '.join(problems)}")
     if not files:
-        return _fail("没有符合条件的事件 no incident matched: nothing was exported")
-    return cli.EXIT_OK
+        return _fail(out, "没有符合条件的事件 no incident matched: nothing was exported")
+    return EXIT_OK
 
 
 # ------------------------------------------------------------------ replay
@@ -226,12 +218,11 @@ def _summary(counts: dict[str, int]) -> str:
     return "，".join(parts)
 
 
-async def cmd_replay(args: argparse.Namespace) -> int:
-    cli = _cli()
-    result = await _audit(args)
+async def cmd_replay(args: argparse.Namespace, out: Output) -> int:
+    result = await _audit(args, out)
     counts = result.counts()
-    if cli.OUT.json_mode:
-        cli.OUT.json({
+    if out.json_mode:
+        out.json({
             "summary": counts,
             "files": [
                 r.model_dump(include={"file", "outcome", "reasons", "workflow_id", "run_id", "incident_id", "events",
@@ -249,23 +240,22 @@ async def cmd_replay(args: argparse.Namespace) -> int:
                 Path(r.file).name, r.workflow_id or "", (r.run_id or "")[:13], str(r.events or ""),
                 Text(f"{OUTCOME_ZH[r.outcome]} {r.outcome}", style=style), "\n".join(r.reasons),
             )  # fmt: skip
-        cli.OUT.show(table, Text(_summary(counts), style="bold"))
+        out.show(table, Text(_summary(counts), style="bold"))
     failed = result.failures
     if failed:
-        return _fail(f"{len(failed)}/{len(result.runs)} 个历史未通过 histories did not pass: {_summary(counts)}")
-    return cli.EXIT_OK
+        return _fail(out, f"{len(failed)}/{len(result.runs)} 个历史未通过 histories did not pass: {_summary(counts)}")
+    return EXIT_OK
 
 
 # ------------------------------------------------------------------ ledger
 
 
-async def cmd_ledger(args: argparse.Namespace) -> int:
+async def cmd_ledger(args: argparse.Namespace, out: Output) -> int:
     from audit.ledger import build_ledger, render, to_csv
 
-    cli = _cli()
-    if args.csv == "-" and cli.OUT.json_mode:
-        raise cli.UsageError("--json 与 --csv - 都要写标准输出 --json and --csv - both want stdout: give --csv a file")
-    ledger = build_ledger(await _audit(args))
+    if args.csv == "-" and out.json_mode:
+        raise UsageError("--json 与 --csv - 都要写标准输出 --json and --csv - both want stdout: give --csv a file")
+    ledger = build_ledger(await _audit(args, out))
     if args.csv == "-":
         sys.stdout.write(to_csv(ledger))
         sys.stdout.flush()
@@ -273,14 +263,14 @@ async def cmd_ledger(args: argparse.Namespace) -> int:
         try:
             Path(args.csv).write_text(to_csv(ledger), encoding="utf-8-sig", newline="")
         except OSError as err:
-            raise cli.UsageError(f"无法写入 cannot write {args.csv}: {err.strerror}") from None
-    if cli.OUT.json_mode and args.csv != "-":
-        cli.OUT.json(ledger)
+            raise UsageError(f"无法写入 cannot write {args.csv}: {err.strerror}") from None
+    if out.json_mode and args.csv != "-":
+        out.json(ledger)
     elif args.csv != "-":
-        cli.OUT.show(render(ledger))
+        out.show(render(ledger))
         if args.csv:
-            cli.OUT.show(f"CSV → {args.csv}")
+            out.show(f"CSV → {args.csv}")
     if ledger.problems:
         subjects = ", ".join(p.subject for p in ledger.problems)
-        return _fail(f"{len(ledger.problems)} 项未通过核验，未列入台账 not verified, left out of the ledger: {subjects}")
-    return cli.EXIT_OK
+        return _fail(out, f"{len(ledger.problems)} 项未通过核验，未列入台账 not verified, left out of the ledger: {subjects}")
+    return EXIT_OK

@@ -26,8 +26,8 @@ from audit.histories import (
     sha256,
     write_json,
 )
-from starter.timefmt import iso
 from workflows.incident import WORKFLOW_NAME
+from yuqing.timefmt import iso
 
 CONCURRENCY = 8
 """Incidents fetched at once."""
@@ -51,7 +51,7 @@ async def select(client: Client, query: str | None) -> list[str]:
     return list(ids)
 
 
-async def _fetch_chain(client: Client, workflow_id: str, rpc_timeout: float | None) -> list[tuple[str, bytes]]:
+async def fetch_chain(client: Client, workflow_id: str, rpc_timeout: float | None) -> list[tuple[str, bytes]]:
     """Every run of ``workflow_id``, first to last, as (run id, history JSON bytes)."""
     runs: list[tuple[str, bytes]] = []
     run_id: str | None = None
@@ -117,7 +117,7 @@ async def export(
         nonlocal done
         async with semaphore:
             try:
-                runs = await _fetch_chain(client, workflow_id, rpc_timeout)
+                runs = await fetch_chain(client, workflow_id, rpc_timeout)
             except ExportError as err:
                 problems.append(str(err))
                 runs = []

@@ -1,11 +1,11 @@
 """The deadline ledger (时限台账), derived from replayed histories only.
 
-For every incident: every obligation with its clock start, due time, met time, status and
-lateness; each warning and escalation with its level, target and time and whether its notification
-was delivered; each rejected report. The record comes from replaying the latest run of the
-incident's chain (the record travels in the input across continue-as-new), so it is what the
-workflow's ``status`` query says; it is used only if every run of the chain replayed identically
-and passed every check, and the chain is whole.
+For every incident: every obligation with its clock start, due time, met time, status, lateness and
+explanation (P4.g); each warning and escalation with its level, target and time and whether its
+notification was delivered; every report credited with its filing time (P4.h); the latest rejected
+messages. The workflow keeps a bounded record, so the ledger joins what each run of the incident's
+continue-as-new chain decided (its journal, from the replay) to the latest run's record; it is used
+only if every run of the chain replayed identically and passed every check, and the chain is whole.
 """
 
 from __future__ import annotations
@@ -23,17 +23,19 @@ from rich.table import Table
 from rich.text import Text
 
 from audit.replay import OUTCOME_ZH, AuditResult, RunReport
-from starter.render import STATUS_STYLE
-from starter.timefmt import show, span
+from yuqing.console import STATUS_STYLE
 from yuqing.models import (
     EscalationAction,
     IncidentState,
     IncidentStatus,
+    Obligation,
     ObligationKind,
     ObligationStatus,
     OpinionLevel,
+    ReportType,
     SuddenEvent,
 )
+from yuqing.timefmt import show, span
 
 DELIVERY_ZH = {"delivered": "已送达", "failed": "未送达", "pending": "送达中", "unknown": "无记录"}
 
@@ -54,6 +56,8 @@ class ObligationLine(BaseModel):
     warned_at: datetime | None
     escalations: int
     waived_reason: str | None
+    explanation: str | None = None
+    """超时说明 (P4.g): who explained, when, and an excerpt (the whole text is in the history)."""
 
 
 class WarningLine(BaseModel):
@@ -76,6 +80,17 @@ class EscalationLine(BaseModel):
     at: datetime
     skipped_steps: int
     delivery: str
+
+
+class CreditedLine(BaseModel):
+    """A report counted at its client filing time, earlier than its arrival (P4.h)."""
+
+    seq: int
+    type: ReportType
+    by: str
+    filed_at: datetime
+    arrived_at: datetime
+    met: list[str]
 
 
 class RejectionLine(BaseModel):
@@ -105,7 +120,10 @@ class IncidentLedger(BaseModel):
     obligations: list[ObligationLine]
     warnings: list[WarningLine]
     escalations: list[EscalationLine]
+    credited: list[CreditedLine] = Field(default_factory=list)
+    reports: int = 0
     rejected: list[RejectionLine]
+    rejected_total: int = 0
     record: IncidentStatus
     """The whole record the histories imply: what the ``status`` query answers."""
 
@@ -122,6 +140,8 @@ class Ledger(BaseModel):
     incidents: list[IncidentLedger] = Field(default_factory=list)
     problems: list[Problem] = Field(default_factory=list)
     """Files and incidents left out because they did not verify: the ledger never shows them as fine."""
+    refused: list[Problem] = Field(default_factory=list)
+    """Workflows that refused their start input (they failed at once): never an incident."""
 
 
 # ------------------------------------------------------------------ building
@@ -164,26 +184,40 @@ def _lateness(o: Any, as_of: datetime) -> tuple[int | None, bool]:
 
 
 def incident_ledger(chain: Sequence[RunReport]) -> IncidentLedger:
+    """One incident's ledger: the latest record joined with every run's decisions."""
     latest = chain[-1]
     record = latest.record()
     assert record is not None
     as_of = record.closed_at or latest.last_event_at or record.opened_at
     deliveries: dict[str, str] = {}
+    obligations: dict[str, Obligation] = {}
+    journals = []
     for run in chain:
         deliveries.update(run.deliveries)
+        journal, view = run.decisions(), run.record()
+        if journal is not None:
+            journals.append(journal)
+            obligations.update((o.id, o) for o in journal.dropped)
+        if view is not None:
+            obligations.update((o.id, o) for o in view.obligations)
+    escalations = [e for j in journals for e in j.escalations]
+    warnings = [w for j in journals for w in j.warnings]
+    reports = [r for j in journals for r in j.reports]
 
     def delivery(obligation_id: str, level: int, round_: int) -> str:
         return deliveries.get(f"{record.incident_id}/{obligation_id}/{level}/{round_}", "unknown")
 
-    obligations = []
-    for o in record.obligations:
+    lines = []
+    for o in obligations.values():
         seconds, still = _lateness(o, as_of)
-        obligations.append(
+        explained = o.explanation
+        lines.append(
             ObligationLine(
                 obligation_id=o.id, kind=o.kind, rule=o.rule, clock_start=o.clock_start, due_at=o.due_at,
                 met_at=o.met_at, met_by=o.met_by, status=o.status, lateness_seconds=seconds, still_late=still,
-                warned_at=o.warned_at, escalations=sum(1 for e in record.escalations if e.obligation_id == o.id),
+                warned_at=o.warned_at, escalations=sum(1 for e in escalations if e.obligation_id == o.id),
                 waived_reason=o.waived_reason,
+                explanation=f"#{explained.seq} {explained.by} {show(explained.at)}：{explained.text}" if explained else None,
             )  # fmt: skip
         )
     return IncidentLedger(
@@ -202,11 +236,11 @@ def incident_ledger(chain: Sequence[RunReport]) -> IncidentLedger:
         runs=len(chain),
         run_ids=[r.run_id or "" for r in chain],
         files=[r.file for r in chain],
-        obligations=obligations,
+        obligations=lines,
         warnings=[
             WarningLine(obligation_id=w.obligation_id, kind=w.obligation, target=w.target, at=w.at,
                         delivery=delivery(w.obligation_id, 0, 1))
-            for w in record.warnings
+            for w in warnings
         ],  # fmt: skip
         escalations=[
             EscalationLine(
@@ -214,9 +248,16 @@ def incident_ledger(chain: Sequence[RunReport]) -> IncidentLedger:
                 target=e.target, target_name=e.target_name, due_at=e.due_at, at=e.at, skipped_steps=e.skipped_steps,
                 delivery=delivery(e.obligation_id, e.level, e.round),
             )  # fmt: skip
-            for e in record.escalations
+            for e in escalations
         ],
+        credited=[
+            CreditedLine(seq=r.seq, type=r.type, by=r.by, filed_at=r.at, arrived_at=r.arrived_at, met=r.met)
+            for r in reports
+            if r.credited
+        ],
+        reports=len(reports),
         rejected=[RejectionLine(at=r.at, via=r.via, type=r.type, reason=r.reason) for r in record.rejected],
+        rejected_total=record.rejected_total,
         record=record,
     )
 
@@ -235,6 +276,9 @@ def build_ledger(result: AuditResult, *, now: datetime | None = None) -> Ledger:
         for run in chain:
             if not run.ok:
                 problems.append(f"{run.file}: {OUTCOME_ZH[run.outcome]} {run.outcome}: {'; '.join(run.reasons)}")
+        if not problems and chain[-1].refused_start is not None:
+            ledger.refused.append(Problem(subject=workflow_id, reasons=[chain[-1].refused_start]))
+            continue
         if problems or chain[-1].status is None:
             ledger.problems.append(Problem(subject=workflow_id, reasons=problems or ["无记录 no record"]))
             continue
@@ -324,11 +368,28 @@ def render(ledger: Ledger) -> RenderableType:
             for _, row in sorted(lines, key=lambda x: x[0]):
                 table.add_row(*row)
             parts.append(table)
+        explained = [o for o in inc.obligations if o.explanation]
+        if explained:
+            table = _table("超时说明 explanations (P4.g)", "义务 obligation", "说明 explanation")
+            for o in explained:
+                table.add_row(o.obligation_id, o.explanation or "")
+            parts.append(table)
+        if inc.credited:
+            table = _table("按报送时间计 credited reports (P4.h)", "报告 report", "单位 by", "报送 filed", "到达 arrived",
+                           "满足 met")  # fmt: skip
+            for c in inc.credited:
+                table.add_row(f"#{c.seq} {c.type.zh}", c.by, _cell(c.filed_at), _cell(c.arrived_at), "、".join(c.met))
+            parts.append(table)
         if inc.rejected:
-            table = _table("拒收 rejected reports", "时间 time", "途径 via", "类型 type", "原因 reason")
+            more = f"（最近 {len(inc.rejected)} 条，共 {inc.rejected_total} 条）" if inc.rejected_total > len(inc.rejected) else ""
+            table = _table(f"拒收 rejected reports{more}", "时间 time", "途径 via", "类型 type", "原因 reason")
             for r in inc.rejected:
                 table.add_row(_cell(r.at), r.via, r.type or "", r.reason)
             parts.append(table)
+    if ledger.refused:
+        parts.append(Text("\n拒绝启动的工作流 workflows that refused their start input (never an incident):", style="yellow"))
+        for p in ledger.refused:
+            parts.append(Text(f"  {p.subject}: {'; '.join(p.reasons)}", style="yellow"))
     if ledger.problems:
         parts.append(Text("\n未通过核验，未列入台账 not verified, left out of the ledger:", style="bold red"))
         for p in ledger.problems:
@@ -350,6 +411,8 @@ def csv_rows(ledger: Ledger) -> list[dict[str, Any]]:
         base = {"事件 incident": inc.incident_id, "标题 title": inc.title}
         for o in inc.obligations:
             note = o.waived_reason or (f"由第 {o.met_by} 号报告完成 met by report #{o.met_by}" if o.met_by else "")
+            if o.explanation:
+                note = f"{note}；超时说明 explanation {o.explanation}".lstrip("；")
             rows.append({
                 **base, "记录 record": "义务 obligation", "义务 obligation": o.obligation_id,
                 "事项 kind": f"{o.kind.zh} {o.kind.value}", "依据 rule": o.rule, "起算 clock start": _cell(o.clock_start),
@@ -372,6 +435,12 @@ def csv_rows(ledger: Ledger) -> list[dict[str, Any]]:
                 "对象 target": f"{e.target_name}（{e.target}）", "时间 time": _cell(e.at),
                 "送达 delivery": f"{DELIVERY_ZH[e.delivery]} {e.delivery}",
                 "说明 note": f"补发，跳过 {e.skipped_steps} 步 caught up {e.skipped_steps} steps" if e.skipped_steps else "",
+            })  # fmt: skip
+        for c in inc.credited:
+            rows.append({
+                **base, "记录 record": "补记 credited report", "事项 kind": f"{c.type.zh} {c.type.value}",
+                "时间 time": _cell(c.filed_at), "对象 target": c.by,
+                "说明 note": f"#{c.seq} 按报送时间计，到达 {_cell(c.arrived_at)} counted at filing time (P4.h); met {', '.join(c.met)}",
             })  # fmt: skip
         for r in inc.rejected:
             rows.append({

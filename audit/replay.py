@@ -44,9 +44,19 @@ from temporalio.workflow import NondeterminismError
 
 from audit import capture
 from audit.histories import HistoryError, HistoryFile, check_against_manifests, discover, read_history, utc
-from workflows.incident import WORKFLOW_NAME, IncidentInput, IncidentWorkflow
+from workflows.incident import WORKFLOW_NAME, IncidentWorkflow
+from workflows.rules import bounds
+from workflows.rules.article3_timeliness import AFTER_DUE
 from yuqing import config
-from yuqing.models import IncidentStatus, Notification, Obligation
+from yuqing.models import (
+    IncidentInput,
+    IncidentRecord,
+    IncidentStatus,
+    Notification,
+    Obligation,
+    ReportType,
+    RunJournal,
+)
 
 NOTIFY_ACTIVITY = "deliver_notification"
 POOL_MIN_FILES = 64
@@ -91,7 +101,11 @@ class RunReport(BaseModel):
     deliveries: dict[str, str] = Field(default_factory=dict)
     """Idempotency key → ``delivered`` / ``failed`` / ``pending``, from the activity events."""
     status: dict[str, Any] | None = None
-    """The record (``IncidentStatus`` JSON) the replayed code computes from this history."""
+    """The view (``IncidentStatus`` JSON) the replayed code computes from this history."""
+    journal: dict[str, Any] | None = None
+    """What this run decided (``RunJournal`` JSON): every report, warning and escalation of the run."""
+    refused_start: str | None = None
+    """Why the workflow refused its start input (it failed at once)."""
 
     @property
     def ok(self) -> bool:
@@ -99,6 +113,9 @@ class RunReport(BaseModel):
 
     def record(self) -> IncidentStatus | None:
         return IncidentStatus.model_validate(self.status) if self.status is not None else None
+
+    def decisions(self) -> RunJournal | None:
+        return RunJournal.model_validate(self.journal) if self.journal is not None else None
 
 
 class AuditResult(BaseModel):
@@ -137,10 +154,11 @@ async def _decode(payloads: Any, type_hint: Any = None) -> Any:
 
 
 def _deadlines(obligations: Sequence[Obligation]) -> list[datetime]:
-    """Every moment a rule may need the workflow awake for these obligations (P3.e, A3.x, P4.a)."""
+    """Every moment a rule may need the workflow awake for these obligations (P3.e, P3.f, P4.a)."""
     moments: list[datetime] = []
     for o in obligations:
         moments.append(o.warn_at)
+        moments.append(o.due_at + AFTER_DUE)
         moments.extend(o.due_at + o.escalation_interval * k for k in range(o.next_step + 1))
     return moments
 
@@ -152,21 +170,58 @@ def _first_problem(failure: BaseException) -> str:
     return " ".join((found.group(1) if found else text).split())[:400]
 
 
-async def verify(hf: HistoryFile, found: capture.Captured) -> tuple[IncidentStatus | None, list[str], dict[str, Any]]:
-    """Check a replayed run against its own history. Returns the record, the problems, and facts."""
+def tolerant_diff(recorded: Any, replayed: Any, path: str = "") -> str | None:
+    """Where ``replayed`` differs from what a history ``recorded``, or ``None``.
+
+    Tolerant of fields added later: a key the replayed value has and the recorded one lacks is
+    ignored (an optional field added to the record must not break the replay of old histories);
+    every key that was recorded must be replayed with the same value.
+    """
+    if isinstance(recorded, dict) and isinstance(replayed, dict):
+        for key, value in recorded.items():
+            if key not in replayed:
+                return f"{path}.{key} missing"
+            found = tolerant_diff(value, replayed[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(recorded, list) and isinstance(replayed, list):
+        if len(recorded) != len(replayed):
+            return f"{path}: {len(recorded)} entries recorded, {len(replayed)} replayed"
+        for index, (a, b) in enumerate(zip(recorded, replayed, strict=True)):
+            found = tolerant_diff(a, b, f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    return None if recorded == replayed else f"{path or '(value)'}: {str(recorded)[:80]!r} recorded, {str(replayed)[:80]!r} replayed"
+
+
+async def verify(
+    hf: HistoryFile, found: capture.Captured
+) -> tuple[IncidentStatus | None, RunJournal | None, list[str], dict[str, Any]]:
+    """Check a replayed run against its own history. Returns the view, the run's journal, the
+    problems, and facts (deliveries, digests linking the continue-as-new chain)."""
     problems: list[str] = []
     facts: dict[str, Any] = {"deliveries": {}}
     events = hf.events
-    if found.instance is None:
-        return None, ["重放未产生工作流实例 the replay produced no workflow instance"], facts
-    status: IncidentStatus = found.instance.status().model_copy(deep=True)
+    instance = found.instance
+    if instance is None:
+        return None, None, ["重放未产生工作流实例 the replay produced no workflow instance"], facts
+    record: IncidentRecord | None = instance.record()
+    if record is None:  # a start input the workflow refused: it failed at once, and decided nothing
+        facts["refused_start"] = instance._problem
+        if any(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED for e in events):
+            problems.append("拒绝启动的工作流却发出了通知 a workflow that refused its start sent notifications")
+        return None, None, problems, facts
+    status: IncidentStatus = instance.status().model_copy(deep=True)
+    journal: RunJournal = instance.journal().model_copy(deep=True)
     started_input: IncidentInput = await _decode(hf.started.input.payloads, IncidentInput)
     carried = started_input.carried
     if carried is not None:  # from the raw JSON, as the previous run's handed_on_digest
         raw_input = await _decode(hf.started.input.payloads)
         facts["carried_digest"] = digest(raw_input.get("carried") if isinstance(raw_input, dict) else None)
 
-    # -- results: what the history says the code answered, against what it answers now
+    # -- results: what the history says the code answered, against what it answers now (tolerantly)
     for e in events:
         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
             attrs = e.workflow_execution_update_completed_event_attributes
@@ -176,52 +231,61 @@ async def verify(hf: HistoryFile, found: capture.Captured) -> tuple[IncidentStat
             if update_id not in found.updates:
                 problems.append(f"事件 {e.event_id}：更新 {update_id} 未被重放 update not replayed")
                 continue
-            recorded = await _decode(attrs.outcome.success.payloads)
-            if recorded != json_of(found.updates[update_id]):
+            differs = tolerant_diff(await _decode(attrs.outcome.success.payloads), json_of(found.updates[update_id]))
+            if differs:
                 problems.append(
                     f"事件 {e.event_id}：报告的应答与重放结果不同 the recorded answer to update {update_id} "
-                    "differs from the replayed one"
+                    f"differs from the replayed one ({differs})"
                 )
     close = hf.close_event
     if close is not None and close.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
         recorded = await _decode(close.workflow_execution_completed_event_attributes.result.payloads)
-        if not found.completed or recorded != json_of(found.result):
-            problems.append("工作流结果与重放结果不同 the recorded result differs from the replayed one")
+        differs = tolerant_diff(recorded, json_of(found.result)) if found.completed else "not completed"
+        if differs:
+            problems.append(f"工作流结果与重放结果不同 the recorded result differs from the replayed one ({differs})")
     if close is not None and close.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
         recorded = await _decode(close.workflow_execution_continued_as_new_event_attributes.input.payloads)
-        expected = IncidentInput(
-            incident=started_input.incident,
-            policy=started_input.policy,
-            chain=started_input.chain,
-            carried=status.model_copy(update={"runs": status.runs + 1}),
-        )
-        if not found.continued_as_new or recorded != json_of(expected):
-            problems.append("续新的输入与重放结果不同 the record handed to the next run differs from the replayed one")
+        handed = instance.handed_over
+        differs = tolerant_diff(recorded, json_of(handed)) if found.continued_as_new and handed else "not continued"
+        if differs:
+            problems.append(f"续新的输入与重放结果不同 the record handed to the next run differs from the replayed one ({differs})")
         if isinstance(recorded, dict):
             facts["handed_on_digest"] = digest(recorded.get("carried"))
 
-    # -- what is new in this run (lists only grow; a continued run starts with the carried ones)
-    def new(kind: str) -> list[Any]:
-        now_list = getattr(status, kind)
+    # -- the bounded record is the tail of what was carried plus what this run decided
+    for kind, decided_in, keep in (
+        ("escalations", "escalations", bounds.KEEP_ESCALATIONS),
+        ("warnings", "warnings", bounds.KEEP_WARNINGS),
+        ("delivery_failures", "failures", bounds.KEEP_FAILURES),
+    ):
         before = getattr(carried, kind) if carried is not None else []
-        if now_list[: len(before)] != before:
-            problems.append(f"续新前的{kind}记录被改写 {kind} carried over were rewritten")
-        return now_list[len(before):]
+        decided = getattr(journal, decided_in)
+        if getattr(record, kind) != bounds.last([*before, *decided], keep):
+            problems.append(f"{kind} 记录与本次运行的决定不符 the record's {kind} are not the latest decisions")
+        total_before = getattr(carried, f"{kind}_total") if carried is not None else 0
+        if getattr(record, f"{kind}_total") != total_before + len(decided):
+            problems.append(f"{kind} 计数不符 the record counts {kind} this run did not decide")
+    reports_before = carried.reports_total if carried is not None else 0
+    if record.reports_total != reports_before + len(journal.reports) or [r.seq for r in journal.reports] != list(
+        range(reports_before + 1, record.reports_total + 1)
+    ):
+        problems.append("报告序号不连续 report numbers do not follow on from the previous run")
 
-    warnings, escalations, reports, failures = new("warnings"), new("escalations"), new("reports"), new("delivery_failures")
-    incident = status.incident_id
+    incident = hf.workflow_id
     expected: dict[str, dict[str, Any]] = {}
     if carried is None:
         expected[f"{incident}/opened/0/1"] = {"kind": "opened", "target": status.chain[0].code}
-    for w in warnings:
+    for n in carried.pending if carried is not None else []:
+        expected[n.key] = {"kind": n.kind, "target": n.target.code, "at": n.at}
+    for w in journal.warnings:
         expected[f"{incident}/{w.obligation_id}/0/1"] = {"kind": "warning", "target": w.target, "at": w.at}
-    for x in escalations:
+    for x in journal.escalations:
         expected[f"{incident}/{x.obligation_id}/{x.level}/{x.round}"] = {
             "kind": "escalation", "target": x.target, "at": x.at, "action": x.action,
         }  # fmt: skip
-    for r in reports:
-        if r.type == "major_situation":
-            expected[f"{incident}/major_situation#{r.seq}/0/1"] = {"kind": "major_situation", "at": r.at}
+    for r in journal.reports:
+        if r.type == ReportType.MAJOR_SITUATION:
+            expected[f"{incident}/major_situation#{r.seq}/0/1"] = {"kind": "major_situation", "at": r.arrived_at}
 
     # -- notifications in the history
     scheduled: dict[int, Notification] = {}
@@ -245,6 +309,7 @@ async def verify(hf: HistoryFile, found: capture.Captured) -> tuple[IncidentStat
         elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             last_task_completed = e.event_id
     seen: set[str] = set()
+    failed_keys: list[str] = []
     for event_id, n in scheduled.items():
         key = n.key
         outcome, closed_at = closed.get(event_id, ("pending", 0))
@@ -257,7 +322,7 @@ async def verify(hf: HistoryFile, found: capture.Captured) -> tuple[IncidentStat
         if want is None:
             problems.append(f"事件 {event_id}：通知 {key} 无对应记录 a notification the record does not explain")
             continue
-        if n.kind != want["kind"] or n.incident_id != incident:
+        if n.kind != want["kind"] or n.incident_id != status.incident_id:
             problems.append(f"事件 {event_id}：通知 {key} 类型不符 kind {n.kind!r}, the record says {want['kind']!r}")
         if "target" in want and n.target.code != want["target"]:
             problems.append(f"事件 {event_id}：通知 {key} 对象不符 sent to {n.target.code}, the record says {want['target']}")
@@ -265,16 +330,15 @@ async def verify(hf: HistoryFile, found: capture.Captured) -> tuple[IncidentStat
             problems.append(f"事件 {event_id}：通知 {key} 时间不符 sent at {n.at.isoformat()}, the record says {want['at'].isoformat()}")
         if "action" in want and n.action != want["action"]:
             problems.append(f"事件 {event_id}：通知 {key} 督办方式不符 action {n.action}, the record says {want['action']}")
-        if outcome == "failed" and last_task_completed > closed_at and key not in {f.key for f in failures}:
-            problems.append(f"通知 {key} 未送达却未记录 a failed delivery is missing from delivery_failures")
+        if outcome == "failed" and last_task_completed > closed_at:
+            failed_keys.append(key)
     for key in expected.keys() - seen:
         problems.append(f"记录的决定 {key} 无通知活动 a recorded decision has no notification in the history")
-    for f in failures:
-        if facts["deliveries"].get(f.key) != "failed":
-            problems.append(f"送达失败 {f.key} 在历史中无失败的活动 a recorded delivery failure has no failed activity")
+    if sorted(f.key for f in journal.failures) != sorted(failed_keys):
+        problems.append("送达失败记录与失败的活动不符 the recorded delivery failures are not the failed activities")
 
     # -- timers: each fires at a moment a rule names (D2), and never before its time
-    moments = sorted(_deadlines(status.obligations))
+    moments = sorted(_deadlines([*record.obligations, *journal.dropped]))
     fired: dict[int, datetime] = {
         e.timer_fired_event_attributes.started_event_id: utc(e.event_time)
         for e in events
@@ -289,8 +353,10 @@ async def verify(hf: HistoryFile, found: capture.Captured) -> tuple[IncidentStat
         if started is None:
             problems.append(f"事件 {e.event_id}：计时器无所属工作流任务 timer without its workflow task")
             continue
-        fire_at = utc(started.event_time) + attrs.start_to_fire_timeout.ToTimedelta()
-        if not any(abs(fire_at - m) <= TIMER_TOLERANCE for m in moments):
+        duration = attrs.start_to_fire_timeout.ToTimedelta()
+        fire_at = utc(started.event_time) + duration
+        drain = duration == started_input.limits.drain  # the wait before a handover (continue-as-new)
+        if not drain and not any(abs(fire_at - m) <= TIMER_TOLERANCE for m in moments):
             problems.append(
                 f"事件 {e.event_id}：计时器 {attrs.start_to_fire_timeout.ToJsonString()} 到期于 {fire_at.isoformat()}，"
                 "不对应任何时限 the timer fires at no warning, deadline or escalation time of the record"
@@ -300,7 +366,7 @@ async def verify(hf: HistoryFile, found: capture.Captured) -> tuple[IncidentStat
                 f"事件 {e.event_id}：计时器 {attrs.start_to_fire_timeout.ToJsonString()} 提前触发 the timer fired at "
                 f"{fired[e.event_id].isoformat()}, before its time {fire_at.isoformat()}"
             )
-    return status, problems, facts
+    return status, journal, problems, facts
 
 
 def integrity(hf: HistoryFile) -> list[str]:
@@ -406,10 +472,13 @@ async def replay_files(
                     report.reasons.insert(0, _first_problem(result.replay_failure))
                     continue
                 try:
-                    status, problems, facts = await verify(hf, found)
+                    status, journal, problems, facts = await verify(hf, found)
                 except Exception as err:  # a payload that no longer decodes is a finding, not a crash
-                    status, problems, facts = None, [f"无法核对 cannot verify: {type(err).__name__}: {err}"], {}
+                    status, journal, problems, facts = None, None, [f"无法核对 cannot verify: {type(err).__name__}: {err}"], {}
                 report.reasons.extend(problems)
+                report.refused_start = facts.get("refused_start")
+                if journal is not None:
+                    report.journal = journal.model_dump(mode="json")
                 report.deliveries = facts.get("deliveries", {})
                 report.carried_digest = facts.get("carried_digest")
                 report.handed_on_digest = facts.get("handed_on_digest")
@@ -483,4 +552,25 @@ async def audit(
             report.outcome = "altered"
     for path, why in missing:
         reports.append(RunReport(file=str(path), outcome="missing", reasons=[why]))
+    link_chains(reports)
     return AuditResult(runs=reports)
+
+
+def link_chains(reports: Sequence[RunReport]) -> None:
+    """D1: a run that continued from another must start with the very record that one handed on.
+
+    Each run replays consistently on its own whatever record it was started with, so an altered carried
+    record is only visible across the chain: such a run is reported ``inconsistent``.
+    """
+    by_run = {r.run_id: r for r in reports if r.run_id}
+    for report in reports:
+        before = by_run.get(report.continued_from) if report.continued_from else None
+        if before is None or before.handed_on_digest is None or report.carried_digest is None:
+            continue
+        if report.carried_digest != before.handed_on_digest:
+            report.reasons.append(
+                f"起始记录与上一运行交出的不同 the record this run started with differs from the one run "
+                f"{before.run_id} handed on"
+            )
+            if report.outcome == "identical":
+                report.outcome = "inconsistent"

@@ -26,7 +26,7 @@ from audit.histories import MANIFEST_NAME
 from audit.ledger import IncidentLedger, build_ledger
 from audit.replay import audit
 from starter import service
-from tests.cli_support import Cli, cli, cli_env, failed, free_port, ok  # noqa: F401
+from tests.cli_support import Cli, failed, free_port, ok
 from tests.conftest import TASK_QUEUE, start_env
 from tests.golden.record import SMALL_HISTORY
 from tests.golden.scenarios import SCENARIOS, Ctx, DeadChannel
@@ -45,8 +45,14 @@ class Live:
     small: WorkflowEnvironment
 
     async def status(self, name: str) -> IncidentStatus:
-        status, _ = await service.read_incident(self.envs[name].client, self.ids[name])
+        status, _, _ = await service.read_incident(self.envs[name].client, self.ids[name])
+        assert status is not None
         return status
+
+    @property
+    def incidents(self) -> dict[str, str]:
+        """The paths that opened an incident (all but the refused start)."""
+        return {name: i for name, i in self.ids.items() if name != "refused-start"}
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -95,10 +101,13 @@ async def test_ledger_equals_live_status_on_every_path(live: Live, tmp_path: Pat
         assert problems == [] and manifest["files"], name
     ledger = build_ledger(await audit([tmp_path]))
     assert ledger.problems == []
+    assert [p.subject for p in ledger.refused] == [live.ids["refused-start"]]
     by_id = {line.incident_id: line for line in ledger.incidents}
-    assert set(by_id) == set(live.ids.values())
-    for name, incident_id in live.ids.items():
+    assert set(by_id) == set(live.incidents.values())
+    for name, incident_id in live.incidents.items():
         assert_ledger_equals_status(by_id[incident_id], await live.status(name), name)
+    credited = by_id[live.ids["credited-report"]].credited
+    assert [(c.seq, c.type.value) for c in credited] == [(1, "response")] and credited[0].filed_at < credited[0].arrived_at
     assert by_id[live.ids["continue-as-new"]].runs >= 2
     assert by_id[live.ids["delivery-failure"]].warnings[0].delivery == "failed"
     assert {e.delivery for e in by_id[live.ids["major-sudden-late"]].escalations} == {"delivered"}
@@ -134,11 +143,11 @@ async def test_cli_export_replay_ledger_end_to_end(live: Live, cli: Cli, tmp_pat
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     late = next(r for r in rows if r["事件 incident"] == live.ids["major-sudden-late"] and r["记录 record"] == "义务 obligation"
                 and r["义务 obligation"] == "authoritative_info#1")  # fmt: skip
-    assert late["状态 status"] == "逾期完成 late" and late["逾期 lateness"] == "3小时30分"
-    assert 3 * 3600 + 30 * 60 <= int(late["逾期秒数 lateness seconds"]) < 3 * 3600 + 31 * 60
+    assert late["状态 status"] == "逾期完成 late" and late["逾期 lateness"] == "4小时30分"  # released at 9 h 30 min
+    assert 4 * 3600 + 30 * 60 <= int(late["逾期秒数 lateness seconds"]) < 4 * 3600 + 31 * 60
     levels = [(r["级别 level"], r["轮次 round"]) for r in rows
               if r["事件 incident"] == live.ids["major-sudden-late"] and r["记录 record"] == "督办 escalation"]  # fmt: skip
-    assert levels == [("1", "1"), ("2", "1"), ("3", "1"), ("3", "2")]
+    assert levels == [("1", "1"), ("2", "1"), ("3", "1"), ("4", "1"), ("4", "2")]  # P4.d: unit, county, city, office
     assert any(r["记录 record"] == "拒收 rejection" for r in rows)
 
     table = ok(await cli("audit", "ledger", str(out)))
@@ -155,7 +164,7 @@ async def test_cli_exports_every_run_of_a_continued_chain(live: Live, cli: Cli, 
     status = await live.status("continue-as-new")
     assert len(files) == status.runs >= 2
     assert files[0]["continued_from"] is None and files[-1]["continued_to"] is None
-    for before, after in zip(files, files[1:]):
+    for before, after in zip(files, files[1:], strict=False):
         assert before["continued_to"] == after["run_id"] and after["continued_from"] == before["run_id"]
         assert before["execution"] == "continued_as_new"
     ledger = ok(await cli("audit", "ledger", str(out), "--json")).json()

@@ -19,7 +19,7 @@ import pytest
 
 from audit.histories import MANIFEST_NAME, sha256
 from audit.ledger import build_ledger
-from audit.replay import AuditResult, RunReport, audit
+from audit.replay import AuditResult, RunReport, audit, tolerant_diff
 from tests.golden.record import HISTORIES
 
 Events = list[dict[str, Any]]
@@ -281,3 +281,48 @@ async def test_rewritten_record_carried_over_continue_as_new_is_reported(tmp_pat
     assert ledger.incidents == []
     [problem] = ledger.problems
     assert any("起始记录与上一运行交出的不同" in reason for reason in problem.reasons), problem.reasons
+
+
+# ------------------------------------------------------------------ tolerance of later fields
+
+
+def test_tolerant_diff_ignores_fields_added_later_and_nothing_else() -> None:
+    """The audit compares what a history recorded with what today's code answers: a key the code added
+    since is ignored; a recorded key that is missing or different is a difference."""
+    recorded = {"seq": 1, "met": [{"id": "response#1", "status": "met"}]}
+    assert tolerant_diff(recorded, {**recorded, "text_sha256": "ab"}) is None
+    assert tolerant_diff(recorded, {"seq": 1, "met": [{"id": "response#1", "status": "met", "rule": "A3.3"}]}) is None
+    assert "seq" in (tolerant_diff(recorded, {**recorded, "seq": 2}) or "")
+    assert "missing" in (tolerant_diff(recorded, {"met": recorded["met"]}) or "")
+    assert "entries" in (tolerant_diff(recorded, {**recorded, "met": []}) or "")
+
+
+async def test_a_history_recorded_before_a_field_existed_still_replays(tmp_path: Path) -> None:
+    """The finding: one optional field added to the status broke the replay of every golden history. Here a
+    history is made to look recorded before the receipt had ``text_sha256``: it replays identically."""
+    directory = copy_golden("response-48h-met", tmp_path)
+
+    def older(events: Events) -> Events:
+        for e in of_type(events, "WORKFLOW_EXECUTION_UPDATE_COMPLETED"):
+            slot, receipt = payload(e["workflowExecutionUpdateCompletedEventAttributes"], ("outcome", "success"))
+            assert "text_sha256" in receipt
+            put(slot, {k: v for k, v in receipt.items() if k != "text_sha256"})
+        return events
+
+    edit(history_file(directory), older, rehash=True)
+    run = only(await audit([directory], workers=1))
+    assert run.outcome == "identical", run.reasons
+
+
+def test_the_audit_reads_histories_without_the_command_line() -> None:
+    """The audit's library (export, histories, replay, ledger) imports neither the staff command line nor
+    its service layer."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, audit.export, audit.histories, audit.replay, audit.ledger; "
+        "print(sorted(m for m in sys.modules if m == 'starter' or m.startswith('starter.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
