@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install worker clean
+.PHONY: run test check install worker clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,14 @@ run: install
 worker: install
 	$(BIN)/python worker.py
 
-## make test: the whole suite; it starts and stops its own servers on free loopback ports.
-test: install
+## make check: ruff on everything; mypy --strict on yuqing/ and workflows/ (workflow code may not read clocks).
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## make test: the checks, then the whole suite; it starts and stops its own servers on free loopback ports.
+test: check
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
