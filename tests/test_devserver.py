@@ -56,10 +56,14 @@ async def test_make_run_persists_and_stops_cleanly(tmp_path: Path) -> None:
     }
     env.pop("TEMPORAL_ADDRESS", None)
     proc = await start_devserver(env)
-    client = await Client.connect(f"127.0.0.1:{port}", data_converter=config.DATA_CONVERTER)
-    handle = await service.open_incident(client, make_incident(), opened_by=UNIT, task_queue="devserver-test")
-    await service.file_report(client, handle.id, make(AnalysisReport, text="研判"))
-    await Clock.settle(handle)
+    try:
+        client = await Client.connect(f"127.0.0.1:{port}", data_converter=config.DATA_CONVERTER)
+        handle = await service.open_incident(client, make_incident(), opened_by=UNIT, task_queue="devserver-test")
+        await service.file_report(client, handle.id, make(AnalysisReport, text="研判"))
+        await Clock.settle(handle)
+    except BaseException:
+        proc.kill()  # the server goes with it (PR_SET_PDEATHSIG): a failed test leaves nothing running
+        raise
     err = await stop(proc)
     assert b"dev server stopped" in err and b"Traceback" not in err
     assert (tmp_path / "var" / "temporal.db").exists() and (tmp_path / "var" / "outbox.db").exists()
@@ -78,4 +82,25 @@ async def test_make_run_persists_and_stops_cleanly(tmp_path: Path) -> None:
         assert [r.text for r in status.reports] == ["研判"]
         assert await search_attributes.ensure(client) == []  # registered once, found again
     finally:
-        await stop(proc)
+        if proc.returncode is None:
+            await stop(proc)
+
+
+async def test_a_killed_make_run_leaves_no_server_behind(tmp_path: Path) -> None:
+    """``kill -9`` of ``make run`` (or a crash) took only the worker: the dev server lived on, holding the
+    port and the SQLite file. It now goes down with its parent."""
+    port = free_port()
+    env = {**os.environ, "YUQING_VAR": str(tmp_path / "var"), "YUQING_DEV_PORT": str(port),
+           "YUQING_UI_PORT": str(free_port()), "YUQING_TASK_QUEUE": "devserver-kill-test"}  # fmt: skip
+    env.pop("TEMPORAL_ADDRESS", None)
+    proc = await start_devserver(env)
+    proc.kill()
+    assert proc.stderr is not None
+    await asyncio.wait_for(proc.stderr.read(), 20)  # an orphaned server would keep the pipe open
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                break  # nobody listens: the server is gone
+        assert asyncio.get_running_loop().time() < deadline, "the dev server outlived make run"
+        await asyncio.sleep(0.2)

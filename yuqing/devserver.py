@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import structlog
@@ -36,6 +37,15 @@ def server_limits(blob_bytes: int = BLOB_LIMIT) -> tuple[str, ...]:
 
 
 SERVER_LIMITS = server_limits()
+
+
+def _die_with_parent() -> None:
+    """In the server's process before it runs (Linux): it gets SIGTERM should we die without stopping
+    it (``kill -9``, a crash), so no orphaned server keeps the port and the SQLite file."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
@@ -67,7 +77,7 @@ def main() -> None:
         *SERVER_LIMITS,
     ]  # fmt: skip
     # Its own session: Ctrl-C reaches us, and we stop the server after the worker.
-    server = subprocess.Popen(command, start_new_session=True)
+    server = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
     log.info("dev server starting", address=f"{host}:{port}", ui=f"http://{host}:{ui_port}", db=str(db))
     code = 1
     try:
