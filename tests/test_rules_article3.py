@@ -232,8 +232,19 @@ def test_p3_c_down_with_a_late_first_response_is_late() -> None:
 def test_close_waives_pending_but_keeps_overdue() -> None:
     obs = a3.opening_obligations(MAJOR, T0, POLICY)
     obs[0] = obs[0].model_copy(update={"status": ObligationStatus.OVERDUE})
-    closed = a3.waive_on_close(obs, "办结")
+    closed = a3.waive_on_close(obs, "办结", T0 + H)
     assert [o.status for o in closed] == [ObligationStatus.OVERDUE, ObligationStatus.WAIVED]
+
+
+@pytest.mark.parametrize(("after", "status"), [(timedelta(0), ObligationStatus.WAIVED), (US, ObligationStatus.OVERDUE)])
+def test_a_close_or_downgrade_after_the_due_instant_never_waives_a_miss(after: timedelta, status: ObligationStatus) -> None:
+    """P3.c, P3.f, 办结: an obligation whose due instant has passed when the close or downgrade counts is
+    missed, even if no timer has marked it overdue yet (the message shared a workflow task with the
+    deadline, or came after an outage). The finding: it was waived, and no 催办 was ever sent."""
+    opened = a3.opening_obligations(MAJOR, T0, POLICY)
+    at = T0 + 5 * H + after
+    assert a3.waive_on_close(opened, "办结", at)[0].status == status
+    assert reclassify(opened, MAJOR, GENERAL, at)[0].status == status
 
 
 def test_p3_c_up_then_down_keeps_the_one_pending_48h_response() -> None:

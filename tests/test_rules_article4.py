@@ -120,6 +120,25 @@ def test_p4_h_a_report_counts_at_its_filing_time_within_the_grace(delay: timedel
 
 
 @pytest.mark.parametrize(
+    ("last_ran", "credited"),
+    [
+        (None, True),  # the run has not run before this report (its first task)
+        (-10 * M, True),  # last ran before the report was filed: the workers were down since
+        (timedelta(0), True),  # last ran at the filing instant itself
+        (US, False),  # ran after the filing without the report: it was sent later than it says
+        (10 * M, False),  # ran at the deadline and escalated: a back-dated filed_at earns nothing
+    ],
+)
+def test_p4_h_credit_needs_the_workflow_not_to_have_run_since_filing(last_ran: timedelta | None, credited: bool) -> None:
+    """P4.h, S7: the credit is for an outage. A unit 10 min late that claims it filed before its
+    deadline gets nothing when the workflow ran (at the deadline) after that claimed time."""
+    filed = T0 + 5 * H - US
+    arrived = filed + 10 * M + US
+    ran = None if last_ran is None else filed + last_ran
+    assert a4.counted_time(filed, arrived, POLICY.filing_grace, ran) == (filed if credited else arrived)
+
+
+@pytest.mark.parametrize(
     ("status", "allowed"),
     [
         (ObligationStatus.LATE, True),

@@ -79,12 +79,18 @@ def good() -> dict[str, Any]:
         ([raw([good()])], "not list"),
         ([raw({"text": "x"})], "no 'type'"),
         ([raw({**good(), "type": "gossip"})], "unknown report type 'gossip'"),
+        ([raw({**good(), "type": [1]})], "unknown report type"),  # the finding: an unhashable type failed the task
+        ([raw({**good(), "type": {"a": 1}})], "unknown report type"),
         ([raw({**good(), "as": "Not A Code"})], "as"),
         ([raw({**good(), "report_id": "x"})], "report_id"),
         ([raw({**good(), "type": "response"})], "way"),
         ([raw_bytes(b"{not json")], "undecodable"),
         ([raw_bytes(b"x", encoding=b"weird/encoding")], "undecodable"),
         ([raw({**good(), "text": "长" * 30_000})], "bytes, at most"),
+        # the finding: a time no offset can convert broke `yuqing status` and every notification
+        ([raw({**good(), "published_at": "0001-01-01T00:00:00+23:59"})], "2000-2199"),
+        ([raw({**good(), "filed_at": "9999-12-31T23:59:59-23:59"})], "2000-2199"),
+        ([raw({**good(), "filed_at": "1999-12-31T23:59:59+08:00"})], "2000-2199"),
     ],
 )
 def test_d3_a_bad_message_is_refused_with_a_reason_never_raised(args: list[RawValue], reason: str) -> None:
@@ -114,7 +120,8 @@ def test_d3_a_good_message_decodes() -> None:
 
 
 def nested(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.lists(children) | st.dictionaries(st.text(), children)
+    reports = st.fixed_dictionaries({"type": children}, optional={"text": children, "as": children, "report_id": children})
+    return st.lists(children) | st.dictionaries(st.text(), children) | reports
 
 
 JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(), nested, max_leaves=30)
@@ -166,6 +173,9 @@ def test_a_valid_start_input_decodes(start: dict[str, Any]) -> None:
         (lambda s: {**s, "chain": s["chain"][:1]}, "provincial office"),
         (lambda s: {**s, "incident": {**s["incident"], "transfer": {"at": T0.isoformat(), "by": OFFICE}}}, "S3"),
         (lambda s: {**s, "limits": {"history_bytes": 1}}, "limits.history_bytes"),
+        # the finding: a discovery in year 9999 overflowed in the opening rules: a task failing forever
+        (lambda s: {**s, "incident": {**s["incident"], "discovered_at": "9999-12-31T23:59:59-23:59"}}, "incident.discovered_at"),
+        (lambda s: {**s, "incident": {**s["incident"], "discovered_at": "0001-01-01T00:00:00+23:59"}}, "2000-2199"),
     ],
 )
 def test_a_start_input_that_does_not_validate_names_the_field(start: dict[str, Any], change: Any, field: str) -> None:
@@ -173,6 +183,25 @@ def test_a_start_input_that_does_not_validate_names_the_field(start: dict[str, A
     1 minute and 30 days) gives a reason naming the field: the workflow fails at once with it."""
     reason = started([raw(change(start))])
     assert isinstance(reason, str) and field in reason, reason
+
+
+def test_a_first_run_may_not_carry_a_record(start: dict[str, Any]) -> None:
+    """The finding: a start input carrying a made-up record was trusted (an interval of zero divided by
+    zero at the next escalation; a forged history looked verified). Only a continued run carries one."""
+    record = {"incident_id": "YQ-start", "opinion_level": "general", "event": None, "responsible_unit": UNIT,
+              "discovered_at": T0.isoformat(), "opened_at": T0.isoformat(), "opened_by": UNIT}  # fmt: skip
+    reason = started([raw({**start, "carried": record})])
+    assert isinstance(reason, str) and "carried" in reason
+    assert isinstance(
+        intake.start_input([raw({**start, "carried": record})], CONVERTER, workflow_id="YQ-start",
+                           workflow_type="IncidentWorkflow", expected_type="IncidentWorkflow", now=T0, continued=True),
+        IncidentInput,
+    )  # fmt: skip
+    bad = {**record, "obligations": [{**new_obligation(ObligationKind.RESPONSE, T0, POLICY, []).model_dump(mode="json"),
+                                      "escalation_interval": "PT0S"}]}  # fmt: skip
+    reason = intake.start_input([raw({**start, "carried": bad})], CONVERTER, workflow_id="YQ-start",
+                                workflow_type="IncidentWorkflow", expected_type="IncidentWorkflow", now=T0, continued=True)  # fmt: skip
+    assert isinstance(reason, str) and "escalation_interval" in reason
 
 
 def test_a_start_with_no_input_two_inputs_or_another_type_is_refused(start: dict[str, Any]) -> None:
@@ -261,7 +290,7 @@ def worst_record(directory: Directory, char: str = "长") -> tuple[IncidentInput
         incident_id=incident.id, opinion_level=OpinionLevel.MAJOR, event=MAJOR, responsible_unit=UNIT,
         discovered_at=T0, opened_at=T0, opened_by=UNIT, obligations=obligations,
         escalations=[escalation] * 40, warnings=[WarningRecord(obligation=ObligationKind.RESPONSE, obligation_id="response#1", target=UNIT, at=T0)] * 40,
-        reports=[ref(n) for n in range(40)], seen={bounds.report_key(f"{n:064d}"): n for n in range(400)},
+        reports=[ref(n) for n in range(40)], seen={bounds.report_key("jn-bgt", f"{n:064d}"): n for n in range(400)},
         rejected=[Rejection(at=T0, reason=bounds.reason(long), type="t" * 64, by=UNIT,
                             value=clip(long, intake.CLIP_CHARS, intake.CLIP_BYTES))] * 40,
         delivery_failures=[DeliveryFailure(key="k" * 100, at=T0, error=clip(long, 200, 300))] * 40,

@@ -139,16 +139,27 @@ def test_s3_only_the_provincial_office_closes(record: IncidentRecord, chain: lis
 
 def test_s3_s7_what_a_final_disposition_cannot_waive() -> None:
     """S3 + S7: the 5 h, 24 h, 48 h and acceptance obligations still owed keep the incident open; a
-    continued release does not."""
+    continued release does not; a 5 h one left overdue by a downgrade is no longer owed (P3.c)."""
     obs = [
         new_obligation(ObligationKind.AUTHORITATIVE_INFO, T0, POLICY, []),
         new_obligation(ObligationKind.CONTINUED_RELEASE, T0, POLICY, []),
     ]
-    assert [o.kind for o in authority.owed_before_final(obs)] == [ObligationKind.AUTHORITATIVE_INFO]
+    assert [o.kind for o in authority.owed_before_final(obs, MAJOR)] == [ObligationKind.AUTHORITATIVE_INFO]
     obs[0] = obs[0].model_copy(update={"status": ObligationStatus.OVERDUE})
-    assert [o.kind for o in authority.owed_before_final(obs)] == [ObligationKind.AUTHORITATIVE_INFO]
+    assert [o.kind for o in authority.owed_before_final(obs, MAJOR)] == [ObligationKind.AUTHORITATIVE_INFO]
+    assert authority.owed_before_final(obs, None) == []  # downgraded: missed on the record, no longer owed
     obs[0] = obs[0].model_copy(update={"status": ObligationStatus.LATE})
-    assert authority.owed_before_final(obs) == []
+    assert authority.owed_before_final(obs, MAJOR) == []
+
+
+def test_s3_a_second_final_disposition_is_refused(record: IncidentRecord, chain: list[Unit]) -> None:
+    from yuqing.models import ReportRef, ReportType
+
+    first = ReportRef(seq=3, report_id="final-0001", type=ReportType.DISPOSITION, by=UNIT, at=T0, arrived_at=T0,
+                      text="处置完毕", text_length=4, text_sha256="0" * 64, final=True)  # fmt: skip
+    waiting = record.model_copy(update={"final_disposition": first})
+    assert "#3" in (refusal(waiting, chain, make(DispositionReport, final=True), T0 + H) or "")
+    assert refusal(waiting, chain, make(DispositionReport), T0 + H) is None  # an ordinary one is still taken
 
 
 # ------------------------------------------------------------------ S4: reclassification
@@ -175,6 +186,19 @@ def test_s4_who_may_raise_and_who_may_lower(
     assert (refusal(record, chain, remove, T0 + H) is None) == down
     if not down:
         assert "S4" in (refusal(record, chain, lower, T0 + H) or "")
+
+
+def test_s4_a_unit_outside_the_chain_learns_nothing(record: IncidentRecord, chain: list[Unit]) -> None:
+    """S4: a unit outside the chain is refused as such, before the grading is compared (which would tell
+    it the current grading)."""
+    same = make(ReclassificationReport, by=OTHER_DEPARTMENT, opinion_level=OpinionLevel.MAJOR)
+    assert "not in this incident's chain" in (refusal(record, chain, same, T0 + H) or "")
+
+
+def test_s4_the_office_may_lower_its_own_incident(directory: Directory) -> None:
+    """S4: "or the provincial office" — also where the office is itself the responsible unit."""
+    office_chain = escalation_chain(directory, OFFICE)
+    assert authority.may_reclassify(OFFICE, office_chain, down=True) is None
 
 
 @pytest.mark.parametrize(

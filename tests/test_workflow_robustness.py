@@ -5,7 +5,8 @@ silences an incident, and nobody reads a dead incident as open.
 - a start input that does not validate: the workflow fails at once, naming the field;
 - a 1.5 MB ``type``; a flood of big rejected signals (scaled down with the blob and history limits);
 - 175 reports of 4,000 characters (the record outgrew 2 MB and continue-as-new failed forever);
-- an outage of the workers: a report sent 4 s before its deadline is not late (P4.h);
+- an outage of the workers: a report sent 4 s before its deadline is not late (P4.h), and a late unit's
+  back-dated report is (S7);
 - a second workflow with a borrowed incident id;
 - a stuck or terminated incident shows as such in ``status`` and ``list``.
 """
@@ -29,7 +30,7 @@ from temporalio.worker import Worker
 
 from starter import service
 from tests.broken import BrokenIncident
-from tests.conftest import TASK_QUEUE, UNIT, Clock, make, make_incident, release, start_env
+from tests.conftest import OFFICE, TASK_QUEUE, UNIT, Clock, make, make_incident, release, start_env
 from worker import build_worker
 from workflows.incident import WORKFLOW_NAME
 from workflows.rules import bounds
@@ -87,11 +88,14 @@ async def test_d3_a_signal_with_no_input_or_two_inputs_is_recorded_and_deadlines
     await raw_signal(clock.client, handle.id, [json_payload(good), json_payload(good)])
     await raw_signal(clock.client, handle.id, [Payload(metadata={"encoding": b"json/plain"}, data=b"{broken")])
     await raw_signal(clock.client, handle.id, [Payload(metadata={"encoding": b"nobody/knows"}, data=b"\x00\xff")])
+    await raw_signal(clock.client, handle.id, [json_payload({"type": [1], "text": "x"})])  # an unhashable type
+    await raw_signal(clock.client, handle.id, [json_payload({"type": {"a": 1}, "text": "x"})])
     status = await settled(clock, handle)
     reasons = [r.reason for r in status.rejected]
-    assert len(reasons) == 4
+    assert len(reasons) == 6
     assert "no report was sent" in reasons[0] and "2 inputs" in reasons[1]
     assert "undecodable" in reasons[2] and "undecodable" in reasons[3]
+    assert "unknown report type" in reasons[4] and "unknown report type" in reasons[5]
     status = await clock.to(handle, 5 * H + M)
     assert [(e.obligation_id, e.level) for e in status.escalations] == [("authoritative_info#1", 1)]
 
@@ -131,6 +135,8 @@ async def test_d3_an_unknown_update_or_signal_name_is_refused(clock: Clock) -> N
         (lambda s: {**s, "chain": []}, "chain"),
         (lambda s: _policy(s, "window_hours", 1e12), "window_hours"),
         (lambda s: _policy(s, "escalation_interval_hours", 1e-12), "escalation_interval_hours"),
+        (lambda s: {**s, "incident": {**s["incident"], "discovered_at": "9999-12-31T23:59:59-23:59"}}, "discovered_at"),
+        (lambda s: {**s, "carried": {**_carried(s), "obligations": [_zero_interval(s)]}}, "carried"),
     ],
 )
 async def test_a_start_input_that_does_not_validate_fails_the_workflow_at_once(
@@ -151,6 +157,20 @@ async def test_a_start_input_that_does_not_validate_fails_the_workflow_at_once(
     assert description.status == WorkflowExecutionStatus.FAILED
     _, _, execution = await service.read_incident(clock.client, incident.id)
     assert execution.status == "failed" and field in (execution.problem or "")
+
+
+def _carried(start: dict[str, Any]) -> dict[str, Any]:
+    """A record of its own, made up by the client: the finding was that it was trusted."""
+    incident = start["incident"]
+    return {"incident_id": incident["id"], "opinion_level": "general", "event": None,
+            "responsible_unit": incident["responsible_unit"], "discovered_at": "2026-01-01T00:00:00+00:00",
+            "opened_at": "2026-01-01T00:00:00+00:00", "opened_by": incident["responsible_unit"]}  # fmt: skip
+
+
+def _zero_interval(start: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "response#1", "kind": "response", "rule": "A3.3", "clock_start": "2026-01-01T00:00:00+00:00",
+            "due_at": "2026-01-03T00:00:00+00:00", "warn_at": "2026-01-02T00:00:00+00:00",
+            "escalation_interval": "PT0S", "status": "overdue"}  # fmt: skip
 
 
 def _policy(start: dict[str, Any], key: str, value: float) -> dict[str, Any]:
@@ -283,6 +303,42 @@ async def test_p4_h_a_report_sent_4s_before_its_deadline_during_an_outage_is_on_
     info = status.obligation("authoritative_info#1")
     assert info.status == ObligationStatus.MET and info.met_at == filed_at
     assert status.reports[-1].credited and status.reports[-1].filed_at == filed_at
+
+
+async def test_p4_h_a_back_dated_report_from_a_late_unit_earns_no_credit(clock: Clock) -> None:
+    """The finding (S7): with the workers up, a unit 10 min past its 5 h deadline sent its release with
+    ``filed_at`` one second before the deadline and the obligation turned from overdue to met. The
+    workflow ran at the deadline without the report, so it was not held up by an outage: it counts at
+    its arrival, late, and is not credited."""
+    handle = await clock.open(make_incident(grade=EventGrade.MAJOR))
+    status = await clock.to(handle, 5 * H + 10 * M)
+    due = status.obligation("authoritative_info#1").due_at
+    assert status.obligation("authoritative_info#1").status == ObligationStatus.OVERDUE
+    receipt = await service.file_report(clock.client, handle.id, release(filed_at=due - S))
+    status = await clock.status(handle)
+    info = status.obligation("authoritative_info#1")
+    assert not receipt.credited and receipt.at == receipt.arrived_at and receipt.at is not None and receipt.at > due
+    assert info.status == ObligationStatus.LATE and info.met_at == receipt.at
+    assert status.reports[-1].filed_at == due - S and not status.reports[-1].credited
+
+
+async def test_a_close_arriving_after_a_deadline_never_waives_the_miss(clock: Clock) -> None:
+    """The finding: a close (or a downgrade) that reached the workflow after a deadline but before a timer
+    marked it overdue (an outage; or the same workflow task) waived the missed obligation, and no 催办 was
+    ever sent. Now what was due when the close counts stays overdue on the record (P3.f, A5.3)."""
+    queue = f"late-close-{uuid.uuid4().hex[:6]}"
+    env = clock.env
+    async with build_worker(env.client, [], task_queue=queue):
+        handle = await clock.open(make_incident(grade=EventGrade.MAJOR), task_queue=queue)
+        await clock.to(handle, 5 * H - 2 * S)
+    closing = asyncio.create_task(service.close_incident(env.client, handle.id, "办结", by=OFFICE))
+    await asyncio.sleep(4)  # the deadline passes while no worker runs
+    async with build_worker(env.client, [], task_queue=queue):
+        receipt = await asyncio.wait_for(closing, 30)
+        status = await handle.result()
+    assert receipt.state == IncidentState.CLOSED and receipt.at is not None and receipt.at > status.obligation("authoritative_info#1").due_at
+    assert status.obligation("authoritative_info#1").status == ObligationStatus.OVERDUE
+    assert status.obligation("press_conference#1").status == ObligationStatus.WAIVED
 
 
 # ------------------------------------------------------------ dead incidents

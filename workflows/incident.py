@@ -93,14 +93,19 @@ class IncidentWorkflow:
             workflow_type=info.workflow_type,
             expected_type=WORKFLOW_NAME,
             now=workflow.now(),
+            continued=info.continued_run_id is not None,
         )
         self._problem: str | None = started if isinstance(started, str) else None
         self._input: IncidentInput | None = None
         self._record: IncidentRecord | None = None
         if isinstance(started, IncidentInput):
-            self._input = started
-            self._record = started.carried or self._opening_record(started, workflow.now())
+            try:  # a rule that cannot take this input fails the start at once, never a task forever
+                self._record = started.carried or self._opening_record(started, workflow.now())
+                self._input = started
+            except Exception as err:
+                self._problem = f"事件无法立案 the incident cannot be opened: {type(err).__name__}: {clip(str(err), 200)}"
         self._journal = RunJournal()
+        self._ran_before: datetime | None = None
         self._rejected_unlogged = 0
         self._changed = False
         self._deliveries: dict[asyncio.Task[None], Notification] = {}
@@ -123,14 +128,16 @@ class IncidentWorkflow:
         record.pending = []
         while record.state == IncidentState.OPEN:
             now = workflow.now()
+            self._awake()
             if self._rejected_unlogged:
                 workflow.logger.warning("reports rejected", extra={"count": self._rejected_unlogged, "last": record.rejected[-1].reason})
                 self._rejected_unlogged = 0
             self._tick(now)
             self._publish()
-            reason = bounds.handover(self._run_size(), self._journal, input.limits)
+            size = self._run_size()
+            reason = bounds.handover(size, self._journal, input.limits)
             if reason is not None:
-                await self._continue_as_new(reason)
+                await self._continue_as_new(reason, size)
             wake = self._next_wake(now)
             self._changed = False
             try:
@@ -141,6 +148,13 @@ class IncidentWorkflow:
         await self._drain(None)
         workflow.logger.info("incident closed", extra={"reason": record.close_reason, "closed_by": record.closed_by})
         return self.status()
+
+    def _awake(self) -> datetime | None:
+        """Note that the workflow runs now; return when it last ran before this task (P4.h)."""
+        record, now = self._ready(), workflow.now()
+        if record.awake_at != now:
+            self._ran_before, record.awake_at = record.awake_at, now
+        return self._ran_before
 
     def _tick(self, now: datetime) -> None:
         """Apply every warning (P3.e), deadline (A3.x, P3.f) and escalation (P4.a) due at ``now``."""
@@ -179,10 +193,18 @@ class IncidentWorkflow:
             history_events=info.get_current_history_length(),
         )
 
-    async def _continue_as_new(self, reason: str) -> None:
-        """Hand the bounded record to a new run; notifications still in delivery go with it."""
+    async def _continue_as_new(self, reason: str, size: bounds.RunSize) -> None:
+        """Hand the bounded record to a new run; notifications still in delivery go with it.
+
+        More of them than a record carries (a channel down for a while): the run goes on until they are
+        delivered or recorded as undelivered (P4.b), unless the history presses (``bounds.pressing``).
+        """
         input, record = self._inputs()
         await self._drain(input.limits.drain)
+        if len(self._deliveries) > bounds.KEEP_PENDING and not bounds.pressing(size, input.limits):
+            workflow.logger.info("continue-as-new postponed", extra={"reason": reason, "in_delivery": len(self._deliveries)})
+            return
+        record.awake_at = workflow.now()
         handed, undelivered = bounds.carried(record, list(self._deliveries.values()))
         for notification in undelivered:  # beyond what a record carries: recorded as undelivered (P4.b)
             handed.delivery_failures.append(
@@ -226,10 +248,11 @@ class IncidentWorkflow:
         if isinstance(message, intake.Refused):  # the validator refused it already; never on replay
             raise ApplicationError(message.reason, type="ReportRejected", non_retryable=True)
         record = self._ready()
+        self._journal.updates += 1  # every accepted update counts toward Temporal's per-run limit
+        self._changed = True
         seq = validation.already_filed(record, message)
         if seq is not None:
             return self._duplicate(message, seq)
-        self._journal.updates += 1
         ref, note = self._apply(message, via="update")
         return receipt(record, ref, note=note)
 
@@ -256,14 +279,19 @@ class IncidentWorkflow:
         self._changed = True
         if self._input is None or self._record is None:
             return  # the workflow is failing at its start; nothing to record into
-        message = intake.message(name, args, workflow.payload_converter())
-        if isinstance(message, intake.Refused):
-            self._reject(message.reason, type=message.type, by=message.by, value=message.value)
+        try:  # pure functions of the input: whatever they raise on a message they did not foresee, refuse it
+            message = intake.message(name, args, workflow.payload_converter())
+            if isinstance(message, intake.Refused):
+                self._reject(message.reason, type=message.type, by=message.by, value=message.value)
+                return
+            filed = validation.already_filed(self._record, message)
+            reason = None if filed is not None else validation.refusal(self._record, self._input.chain, message, workflow.now())
+        except Exception as err:  # never fail the workflow task on a message
+            self._reject(f"无法处理的报告 a message that could not be taken: {type(err).__name__}", type=None, by=None)
             return
-        if validation.already_filed(self._record, message) is not None:
-            workflow.logger.info("report already filed", extra={"report_id": message.report_id})
+        if filed is not None:
+            workflow.logger.info("report already filed", extra={"report_id": message.report_id, "seq": filed})
             return
-        reason = validation.refusal(self._record, self._input.chain, message, workflow.now())
         if reason is not None:
             self._reject(reason, type=message.type.value, by=message.as_)
             return
@@ -299,7 +327,7 @@ class IncidentWorkflow:
         """Record ``report`` at the time that counts (P4.h) and apply its rule; return it and a note."""
         input, record = self._inputs()
         now = workflow.now()
-        counted = article4.counted_time(report.filed_at, now, input.policy.filing_grace)
+        counted = article4.counted_time(report.filed_at, now, input.policy.filing_grace, self._awake())
         ref = ReportRef(
             seq=record.reports_total + 1,
             report_id=report.report_id,
@@ -336,7 +364,7 @@ class IncidentWorkflow:
             if report.final:
                 record.final_disposition = ref
         elif isinstance(report, CloseRequest):  # S3
-            self._close(now, report.text, report.as_)
+            self._close(now, report.text, report.as_, counted)
         elif isinstance(report, ExplanationReport):  # P4.g
             ref.obligation_id = report.obligation_id
             obligation = record.obligation(report.obligation_id)
@@ -347,7 +375,7 @@ class IncidentWorkflow:
         # an analysis (研判, A4.3) is recorded, with no clock
         record.reports_total = ref.seq
         record.reports.append(ref)
-        record.seen[bounds.report_key(report.report_id)] = ref.seq
+        record.seen[bounds.report_key(report.as_, report.report_id)] = ref.seq
         self._journal.reports.append(ref)
         note = self._settle_final_disposition(now)
         self._keep_bounded()
@@ -361,10 +389,10 @@ class IncidentWorkflow:
         final = record.final_disposition
         if final is None or record.state != IncidentState.OPEN:
             return None
-        still = authority.owed_before_final(record.obligations)
+        still = authority.owed_before_final(record.obligations, record.event)
         if not still:
-            self._close(now, f"最终处置 final disposition #{final.seq}: {final.text}", final.by)
-            return None
+            self._close(now, f"最终处置 final disposition #{final.seq}: {final.text}", final.by, now)
+            return f"第 {final.seq} 号最终处置所待的时限义务均已完成，事件办结 what final disposition #{final.seq} waited for is met: the incident is closed (S3)"
         kinds = "、".join(o.kind.zh for o in still)
         return (
             f"最终处置已记录；{kinds}办结前仍须完成 the final disposition is recorded; the incident closes once "
@@ -395,12 +423,13 @@ class IncidentWorkflow:
         )
         record.opinion_level, record.event = level, event
 
-    def _close(self, now: datetime, reason: str, by: str) -> None:
+    def _close(self, now: datetime, reason: str, by: str, at: datetime) -> None:
+        """办结 at ``now``; what was due by ``at`` (the time that counts) stays missed, the rest is waived."""
         record = self._ready()
         record.state = IncidentState.CLOSED
         record.closed_at, record.closed_by = now, by
         record.close_reason = bounds.reason(reason)
-        record.obligations = article3.waive_on_close(record.obligations, reason)
+        record.obligations = article3.waive_on_close(record.obligations, reason, at)
 
     def _keep_bounded(self) -> None:
         """Let go of old closed obligations (into the journal) and cut every list (``rules.bounds``)."""

@@ -19,6 +19,7 @@ from yuqing.models import (
     SuddenEvent,
     clip,
 )
+from yuqing.timefmt import beijing
 
 # P3.b: which ways of responding meet which obligation (any channel; the 24 h one needs its speaker,
 # which the report model requires for a press conference).
@@ -45,7 +46,7 @@ AFTER_DUE = timedelta(milliseconds=1)
 def check_discovery(discovered_at: datetime, now: datetime) -> str | None:
     """P3.a: a discovery time in the future is refused; returns why, or ``None``."""
     if discovered_at > now:
-        return f"发现时间晚于当前时间 discovery time {discovered_at.isoformat()} is in the future (P3.a)"
+        return f"发现时间 {beijing(discovered_at)} 晚于当前时间 the discovery time is in the future (P3.a)"
     return None
 
 
@@ -164,8 +165,9 @@ def reclassify(
     Up to 特别重大/重大: the 5 h and 24 h clocks start now — never later than a clock of the same kind
     this incident already had (``first_due``: up, down and up again keeps the first deadline); a kind
     already met or still open is not owed twice; a pending 48 h response stays (a release meets both).
-    Down from it: pending 5 h, 24 h and continued-release obligations are waived with the reason, and
-    the 48 h response from discovery applies (met by the first response already made, if any).
+    Down from it: 5 h, 24 h and continued-release obligations not yet due at ``at`` are waived with the
+    reason (one already past its due time is overdue, even if no timer has marked it yet), and the 48 h
+    response from discovery applies (met by the first response already made, if any).
     Nothing already met or escalated is rewritten: an overdue obligation stays overdue on the record
     (it stops escalating while the event is not 特别重大/重大: ``escalates``).
     ``issued``: how many of each kind the record let go of, so new ids never repeat old ones.
@@ -179,12 +181,7 @@ def reclassify(
             result.append(new_obligation(kind, at, policy, result, issued=issued, not_after=first_due.get(kind)))
     elif was and not becomes:
         why = clip(f"降级 reclassified down: {reason}", 100, 300)
-        result = [
-            o.model_copy(update={"status": ObligationStatus.WAIVED, "waived_reason": why})
-            if o.kind in MAJOR_ONLY and o.status == ObligationStatus.PENDING
-            else o
-            for o in result
-        ]
+        result = [waive(o, at, why) if o.kind in MAJOR_ONLY else o for o in result]
         if not any(o.kind == ObligationKind.RESPONSE for o in result) and not (issued or {}).get(ObligationKind.RESPONSE):
             response = new_obligation(ObligationKind.RESPONSE, discovered_at, policy, result, issued=issued)
             if first_response is not None:
@@ -193,15 +190,21 @@ def reclassify(
     return result
 
 
-def waive_on_close(obligations: Sequence[Obligation], reason: str) -> list[Obligation]:
-    """Closing (办结) waives what is not yet due; what is overdue stays overdue, for assessment (A5.3)."""
+def waive(obligation: Obligation, at: datetime, why: str) -> Obligation:
+    """A pending obligation waived at ``at`` (P3.c, 办结) — unless its due instant had already passed: then
+    it was missed, and stays on the record as overdue (P3.f), whether or not a timer had marked it yet
+    (a close can arrive in the same workflow task as the deadline, or after an outage)."""
+    if obligation.status != ObligationStatus.PENDING:
+        return obligation
+    if at > obligation.due_at:
+        return obligation.model_copy(update={"status": ObligationStatus.OVERDUE})
+    return obligation.model_copy(update={"status": ObligationStatus.WAIVED, "waived_reason": why})
+
+
+def waive_on_close(obligations: Sequence[Obligation], reason: str, at: datetime) -> list[Obligation]:
+    """Closing (办结) at ``at`` waives what is not yet due; what is overdue stays overdue, for assessment (A5.3)."""
     why = clip(f"办结 closed: {reason}", 100, 300)
-    return [
-        o.model_copy(update={"status": ObligationStatus.WAIVED, "waived_reason": why})
-        if o.status == ObligationStatus.PENDING
-        else o
-        for o in obligations
-    ]
+    return [waive(o, at, why) for o in obligations]
 
 
 def warning_due(obligation: Obligation, now: datetime) -> bool:

@@ -53,13 +53,22 @@ def acceptance_obligation(transfer: Transfer, policy: Policy) -> Obligation:
 # ----------------------------------------------------------------- reports (P4.h)
 
 
-def counted_time(filed_at: datetime | None, arrived_at: datetime, grace: timedelta) -> datetime:
+def counted_time(
+    filed_at: datetime | None, arrived_at: datetime, grace: timedelta, last_ran: datetime | None = None
+) -> datetime:
     """P4.h: the time a report counts at. Its client filing time where it reached the workflow at
-    most ``grace`` later (an outage of the workers never makes a unit late) and is not in the
-    future; otherwise its arrival."""
-    if filed_at is not None and filed_at <= arrived_at and arrived_at - filed_at <= grace:
-        return filed_at
-    return arrived_at
+    most ``grace`` later and is not in the future; otherwise its arrival.
+
+    The credit is for an outage of the workers, and ``last_ran`` (when the workflow last ran before
+    this report arrived) is the evidence: a workflow that ran after ``filed_at`` without the report
+    was up and did not have it, so the report was sent later than it claims (a unit that missed its
+    deadline back-dating ``filed_at``, S7) and counts at its arrival.
+    """
+    if filed_at is None or filed_at > arrived_at or arrived_at - filed_at > grace:
+        return arrived_at
+    if last_ran is not None and last_ran > filed_at:
+        return arrived_at
+    return filed_at
 
 
 # ---------------------------------------------------------------- escalation

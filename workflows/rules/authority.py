@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from workflows.rules.article3_timeliness import escalates
 from yuqing.models import (
     EventGrade,
     IncidentRecord,
@@ -19,6 +20,7 @@ from yuqing.models import (
     Unit,
     UnitKind,
 )
+from yuqing.timefmt import beijing
 
 REQUIRED_BEFORE_FINAL = (
     ObligationKind.AUTHORITATIVE_INFO,
@@ -58,7 +60,7 @@ def may_accept(actor: str, record: IncidentRecord) -> str | None:
     if record.transfer is None:
         return "此事件未经转办，无需接收 the incident was not transferred: there is nothing to accept (A4.2, S2)"
     if record.accepted_at is not None:
-        return f"已于 {record.accepted_at.isoformat()} 接收 already accepted (A4.2, S2)"
+        return f"已于 {beijing(record.accepted_at)} 接收 already accepted (A4.2, S2)"
     if actor != record.responsible_unit:
         return (
             f"只有接收单位 {record.responsible_unit} 可以接收 only the receiving unit {record.responsible_unit} "
@@ -103,7 +105,7 @@ def may_reclassify(actor: str, chain: Sequence[Unit], down: bool) -> str | None:
     responsible unit in its chain or the provincial office, never the unit that owes the obligations."""
     if not _in_chain(actor, chain):
         return f"单位 {actor} 不在此事件的督办链中 unit {actor} is not in this incident's chain (S4)"
-    if not down:
+    if not down or _is_office(actor, chain):
         return None
     above = chain[1:]
     if any(u.code == actor and u.kind.is_government for u in above):
@@ -114,7 +116,15 @@ def may_reclassify(actor: str, chain: Sequence[Unit], down: bool) -> str | None:
     )
 
 
-def owed_before_final(obligations: Sequence[Obligation]) -> list[Obligation]:
+def owed_before_final(obligations: Sequence[Obligation], event: SuddenEvent | None) -> list[Obligation]:
     """S3 + S7: the obligations the notice requires that are still owed: a final disposition filed
-    now is recorded, and the incident closes once they are met."""
-    return [o for o in obligations if o.open and o.kind in REQUIRED_BEFORE_FINAL]
+    now is recorded, and the incident closes once they are met. A 5 h or 24 h obligation left overdue
+    by a downgrade is no longer owed (it stays missed on the record, P3.c)."""
+    return [o for o in obligations if o.open and o.kind in REQUIRED_BEFORE_FINAL and escalates(o, event)]
+
+
+def in_chain(actor: str, chain: Sequence[Unit]) -> str | None:
+    """Any rule that starts from the chain: a unit outside it learns nothing about the incident."""
+    if _in_chain(actor, chain):
+        return None
+    return f"单位 {actor} 不在此事件的督办链中 unit {actor} is not in this incident's chain (S1, S4)"

@@ -39,8 +39,9 @@ KEEP_REPORTS = 8
 KEEP_REJECTED = 20
 KEEP_FAILURES = 10
 KEEP_SEEN = 150
-"""Report ids remembered, so a re-sent report is answered, not filed again (covers every report of
-the current run, ``Limits.run_reports`` at most 100, and the latest ones before it)."""
+"""Report ids of earlier runs handed on, so a re-sent report is answered, not filed again (the current
+run's are all kept: ``Limits.run_reports`` hands over after at most 100)."""
+
 KEEP_CLOSED = 4
 """Closed continued-release obligations and waived ones kept besides the rest."""
 KEEP_PENDING = 3
@@ -65,10 +66,12 @@ def reason(text: str) -> str:
     return clip(text, CLIP_CHARS, CLIP_BYTES)
 
 
-def report_key(report_id: str) -> str:
-    """How the record remembers a filed report id: 16 hex digits of its SHA-256 (64 bits: two ids of
-    one incident never meet), so the window of remembered ids stays small whatever ids clients send."""
-    return hashlib.sha256(report_id.encode("utf-8")).hexdigest()[:16]
+def report_key(unit: str, report_id: str) -> str:
+    """How the record remembers a report id filed by ``unit``: 16 hex digits of the SHA-256 of both
+    (64 bits: two of one incident never meet), so the window of remembered ids stays small whatever
+    ids clients send. The unit is part of it: another unit re-sending someone's id is not answered
+    with that report's receipt, it is judged as its own report (S1)."""
+    return hashlib.sha256(f"{unit}\n{report_id}".encode()).hexdigest()[:16]
 
 
 def lettable(obligation: Obligation) -> bool:
@@ -101,13 +104,13 @@ def compact_obligations(
 
 
 def trim(record: IncidentRecord) -> None:
-    """Cut every list of the record to its last entries (the totals keep counting)."""
+    """Cut every list of the record to its last entries (the totals keep counting). The ids of reports
+    filed are cut only when the record is handed on, so every report of the current run is recognised."""
     record.escalations = last(record.escalations, KEEP_ESCALATIONS)
     record.warnings = last(record.warnings, KEEP_WARNINGS)
     record.reports = last(record.reports, KEEP_REPORTS)
     record.rejected = last(record.rejected, KEEP_REJECTED)
     record.delivery_failures = last(record.delivery_failures, KEEP_FAILURES)
-    record.seen = dict(list(record.seen.items())[-KEEP_SEEN:])
 
 
 def size_of(record: IncidentRecord) -> int:
@@ -141,6 +144,12 @@ class RunSize:
     history_events: int
 
 
+def pressing(size: RunSize, limits: Limits) -> bool:
+    """The history has grown to twice a threshold: continue as new now, even if notifications still in
+    delivery must be recorded as undelivered (Temporal's own limits are further still)."""
+    return size.history_bytes >= 2 * limits.history_bytes or size.history_events >= 2 * limits.history_events
+
+
 def handover(size: RunSize, journal: RunJournal, limits: Limits) -> str | None:
     """Why this run should continue as new now, or ``None``.
 
@@ -172,6 +181,7 @@ def carried(record: IncidentRecord, in_flight: Sequence[Notification]) -> tuple[
     pending = [_clipped(n) for n in in_flight]
     handed = record.model_copy(deep=True, update={"runs": record.runs + 1, "pending": pending[:KEEP_PENDING]})
     trim(handed)
+    handed.seen = dict(list(handed.seen.items())[-KEEP_SEEN:])
     fit(handed)
     return handed, list(in_flight[KEEP_PENDING:])
 

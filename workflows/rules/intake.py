@@ -25,6 +25,7 @@ MAX_MESSAGE_BYTES = 64 * 1024
 """A report is at most 4,000 characters of text: anything bigger is refused before decoding.
 An accepted update's payload is echoed into the history; one over the server's blob limit would
 make the server terminate the workflow, so nothing near it is ever accepted."""
+TYPES = frozenset(t.value for t in ReportType)
 CLIP_CHARS = 300
 CLIP_BYTES = 400
 """Of what a client sent, kept beside a rejection: 300 characters, and never more than 400 bytes."""
@@ -89,7 +90,7 @@ def message(name: str, args: Sequence[RawValue], converter: PayloadConverter) ->
         return Refused(f"报告须为 JSON 对象 a report must be a JSON object, not {shown}", value=_excerpt(value))
     if "type" not in value:
         return Refused("报告缺少类型 the report has no 'type'", by=by, value=_excerpt(value))
-    if value["type"] not in set(ReportType):
+    if not isinstance(value["type"], str) or value["type"] not in TYPES:
         return Refused(
             f"未知报告类型 unknown report type {clip(str(value['type']), 40)!r}; 可选 choose from: "
             f"{', '.join(t.value for t in ReportType)}",
@@ -112,8 +113,13 @@ def start_input(
     workflow_type: str,
     expected_type: str,
     now: datetime,
+    continued: bool = False,
 ) -> IncidentInput | str:
-    """The incident's start input, or why it cannot start (the workflow then fails at once)."""
+    """The incident's start input, or why it cannot start (the workflow then fails at once).
+
+    ``continued``: this run continued from another. Only then may the input carry a record: a client
+    that starts a workflow with a made-up record of its own is refused (no forged history).
+    """
     if workflow_type != expected_type:
         return f"未知工作流类型 unknown workflow type {clip(workflow_type, 64)!r}: only {expected_type!r} runs here"
     if len(args) != 1:
@@ -140,6 +146,9 @@ def start_input(
             return f"只有省政府办公厅可以转办 incident.transfer: only the provincial office {office.code} transfers (A4.1, S3)"
         if incident.transfer.at > now:
             return "incident.transfer.at: 转办时间晚于当前时间 the transfer time is in the future (A4.1)"
-    if input.carried is not None and input.carried.incident_id != workflow_id:
-        return f"carried.incident_id {input.carried.incident_id!r} differs from the workflow id {workflow_id!r}"
+    if input.carried is not None:
+        if not continued:
+            return "carried: 只有续新的运行才能带入记录 only a run that continued as new carries a record"
+        if input.carried.incident_id != workflow_id:
+            return f"carried.incident_id {input.carried.incident_id!r} differs from the workflow id {workflow_id!r}"
     return input

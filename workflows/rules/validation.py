@@ -14,6 +14,7 @@ from workflows.rules.article4_supervision import explanation_refusal
 from yuqing.models import (
     AcceptanceReport,
     CloseRequest,
+    DispositionReport,
     ExplanationReport,
     IncidentRecord,
     IncidentState,
@@ -23,6 +24,7 @@ from yuqing.models import (
     SuddenEvent,
     Unit,
 )
+from yuqing.timefmt import beijing
 
 
 def reclassified(record: IncidentRecord, report: ReclassificationReport) -> tuple[OpinionLevel, SuddenEvent | None]:
@@ -46,9 +48,9 @@ def reclassified(record: IncidentRecord, report: ReclassificationReport) -> tupl
 
 
 def already_filed(record: IncidentRecord, report: Report) -> int | None:
-    """Idempotent filing: the ``seq`` this ``report_id`` was filed as (it is answered, not filed
-    again), or ``None`` for a new report."""
-    return record.seen.get(bounds.report_key(report.report_id))
+    """Idempotent filing: the ``seq`` this unit's ``report_id`` was filed as (it is answered, not
+    filed again), or ``None`` for a new report."""
+    return record.seen.get(bounds.report_key(report.as_, report.report_id))
 
 
 def refusal(record: IncidentRecord, chain: Sequence[Unit], report: Report, now: datetime) -> str | None:
@@ -57,12 +59,15 @@ def refusal(record: IncidentRecord, chain: Sequence[Unit], report: Report, now: 
         return f"事件已办结，不再接收报告 incident {record.incident_id} is closed"
     actor = report.as_
     if report.published_at is not None and report.published_at > now:
-        return f"发布时间晚于当前时间 published_at {report.published_at.isoformat()} is in the future (P4.e)"
+        return f"发布时间 {beijing(report.published_at)} 晚于当前时间 published_at is in the future (P4.e)"
     if isinstance(report, AcceptanceReport):
         return authority.may_accept(actor, record)
     if isinstance(report, CloseRequest):
         return authority.may_close(actor, chain)
     if isinstance(report, ReclassificationReport):
+        outside = authority.in_chain(actor, chain)
+        if outside is not None:
+            return outside
         try:
             level, event = reclassified(record, report)
         except ValueError as err:
@@ -74,4 +79,7 @@ def refusal(record: IncidentRecord, chain: Sequence[Unit], report: Report, now: 
     problem = authority.may_report(actor, chain)
     if problem is None and isinstance(report, ExplanationReport):
         problem = explanation_refusal(record.obligation(report.obligation_id), report.obligation_id)
+    if problem is None and isinstance(report, DispositionReport) and report.final and record.final_disposition:
+        first = record.final_disposition
+        problem = f"已报最终处置（第 {first.seq} 号，{first.by}）a final disposition is already on file as report #{first.seq} (S3)"
     return problem

@@ -16,9 +16,19 @@ UNIT_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,31}$"
 REPORT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,63}$"
 
 
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2199
+"""A time from outside lies in these years: any offset of them still converts (to UTC, to Beijing)
+without overflowing, so no crafted ``0001-01-01T00:00+23:59`` can break a rule or a view."""
+
+
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("time must carry a UTC offset (时间须带时区)")
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(
+            f"time out of range: the year must be {EARLIEST_YEAR}-{LATEST_YEAR} "
+            f"(时间须在{EARLIEST_YEAR}年至{LATEST_YEAR}年之间)"
+        )
     return value
 
 
@@ -29,7 +39,7 @@ def _iso(value: datetime) -> str:
 Timestamp = Annotated[datetime, PlainSerializer(_iso, when_used="json")]
 """A time that serializes as ISO 8601 with an explicit offset (``+00:00``, never ``Z``)."""
 AwareDatetime = Annotated[datetime, AfterValidator(_aware), PlainSerializer(_iso, when_used="json")]
-"""A time from outside (a client): refused without a UTC offset."""
+"""A time from outside (a client): refused without a UTC offset or outside 2000-2199."""
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 UnitCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=UNIT_CODE_PATTERN)]

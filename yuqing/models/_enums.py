@@ -30,8 +30,8 @@ class ZhEnum(StrEnum):
 
     @classmethod
     def choices(cls) -> str:
-        """'id（中文）' for every member, for help texts and error messages."""
-        return ", ".join(f"{m.value}（{m.zh}）" for m in cls)
+        """'中文（id）' for every member, for help texts and error messages."""
+        return "、".join(f"{m.zh}（{m.value}）" for m in cls)
 
 
 class OpinionLevel(ZhEnum):

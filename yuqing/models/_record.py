@@ -10,9 +10,9 @@ decision of the current run for the status view and the audit, and is emptied at
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, computed_field
+from pydantic import Field, StringConstraints, computed_field
 
 from yuqing.models._base import Record, Timestamp
 from yuqing.models._enums import (
@@ -28,6 +28,9 @@ from yuqing.models._enums import (
 )
 from yuqing.models._incident import SuddenEvent, Transfer
 from yuqing.models._notifications import Notification
+
+TRANSIT = timedelta(seconds=1)
+"""A report arriving within this of its filing time was merely in transit; later, it was delayed (P4.h)."""
 
 
 class ReportRef(Record):
@@ -65,8 +68,9 @@ class ReportRef(Record):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def credited(self) -> bool:
-        """P4.h: counted at its client filing time, earlier than its arrival."""
-        return self.at < self.arrived_at
+        """P4.h: counted at its client filing time because it arrived later than a message's transit
+        (an outage of the workers): the ledger lists these."""
+        return self.arrived_at - self.at > TRANSIT
 
 
 class Explanation(Record):
@@ -82,7 +86,7 @@ class Explanation(Record):
 class Obligation(Record):
     """One deadline an incident owes (A3.1-A3.4, P4.c) and how far its escalation went (P4.a)."""
 
-    id: str
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z_]+#[1-9][0-9]{0,8}$")]
     """``kind#n``: unique in the incident, used in idempotency keys (P4.b)."""
     kind: ObligationKind
     rule: str
@@ -95,8 +99,8 @@ class Obligation(Record):
     waived_reason: str | None = None
     warn_at: Timestamp
     warned_at: Timestamp | None = None
-    escalation_interval: timedelta
-    next_step: int = 0
+    escalation_interval: Annotated[timedelta, Field(ge=timedelta(minutes=1), le=timedelta(days=30))]
+    next_step: int = Field(default=0, ge=0)
     """The next escalation step to fire (P4.a): step k is due at ``due_at + k * interval``."""
     escalations: int = 0
     """How many escalations this obligation has fired, in every run."""
@@ -197,6 +201,9 @@ class IncidentRecord(Record):
     close_reason: str | None = None
     pending: list[Notification] = Field(default_factory=list)
     """Notifications still being delivered when the previous run continued as new: sent again."""
+    awake_at: Timestamp | None = None
+    """When the workflow last ran (P4.h: a report filed before it, arriving after it, was not held
+    up by an outage of the workers)."""
     runs: int = 1
 
     def obligation(self, obligation_id: str) -> Obligation | None:

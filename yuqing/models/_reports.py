@@ -7,7 +7,7 @@ workflow as the update or the signal ``report`` and are told apart by ``type``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, cast
 
 from pydantic import ConfigDict, Field, TypeAdapter, model_validator
 
@@ -57,6 +57,8 @@ class ResponseReport(_Message):
     def _speaker_named(self) -> ResponseReport:
         if self.way.needs_speaker and self.speaker is None:
             raise ValueError(f"{self.way.zh}须注明发言人 a {self.way.value} names its speaker (N3.b): {Speaker.choices()}")
+        if not self.way.needs_speaker and self.speaker is not None:
+            raise ValueError(f"发言人只用于新闻发布会或吹风会 a speaker belongs to a press conference or briefing, not {self.way.zh}")
         return self
 
 
@@ -104,9 +106,18 @@ class ExplanationReport(_Message):
 
 
 Report = Annotated[
-    AnalysisReport | ResponseReport | DispositionReport | MajorSituationReport | AcceptanceReport | ReclassificationReport | CloseRequest | ExplanationReport,
+    Union[  # noqa: UP007 (TypeAdapter types a typing.Union; mypy refuses the ``|`` form there)
+        AnalysisReport,
+        ResponseReport,
+        DispositionReport,
+        MajorSituationReport,
+        AcceptanceReport,
+        ReclassificationReport,
+        CloseRequest,
+        ExplanationReport,
+    ],
     Field(discriminator="type"),
 ]
 """Every message a unit sends to an incident."""
 
-REPORT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Report)
+REPORT_ADAPTER: TypeAdapter[Any] = TypeAdapter(cast("type[Any]", Report))

@@ -14,6 +14,7 @@ from yuqing.models._incident import SuddenEvent, Transfer, Unit
 from yuqing.models._input import IncidentInput
 from yuqing.models._notifications import ObligationBrief
 from yuqing.models._record import (
+    TRANSIT,
     DeliveryFailure,
     Escalation,
     IncidentRecord,
@@ -24,6 +25,9 @@ from yuqing.models._record import (
     WarningRecord,
 )
 
+VIEW_REPORTS = 200
+"""Reports the ``status`` view lists at most: every report of a run (a run hands over after at most
+100, ``Limits.run_reports``), and the latest of a burst of more arriving in one workflow task."""
 
 class IncidentStatus(Record):
     """The ``status`` query's answer: the incident's record as staff and scripts read it.
@@ -90,7 +94,7 @@ class IncidentStatus(Record):
         """The view of ``record``: the incident's facts from the input, the reports of this run."""
         incident, unit = input.incident, input.chain[0]
         reports = {r.seq: r for r in record.reports}
-        reports.update((r.seq, r) for r in journal.reports)
+        reports.update((r.seq, r) for r in journal.reports[-VIEW_REPORTS:])
         return cls(
             incident_id=record.incident_id,
             state=record.state,
@@ -100,7 +104,7 @@ class IncidentStatus(Record):
             discovered_at=record.discovered_at,
             obligations=record.obligations,
             escalations=record.escalations,
-            reports=[reports[seq] for seq in sorted(reports)],
+            reports=[reports[seq] for seq in sorted(reports)][-VIEW_REPORTS:],
             rejected=record.rejected,
             title=incident.title,
             summary=incident.summary,
@@ -149,12 +153,14 @@ class Receipt(Model):
     owed: list[ObligationBrief] = Field(default_factory=list)
     state: IncidentState
     closed_at: Timestamp | None = None
+    close_reason: str | None = None
     note: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def credited(self) -> bool:
-        return self.at is not None and self.arrived_at is not None and self.at < self.arrived_at
+        """P4.h: counted at its filing time after a delay longer than transit (an outage)."""
+        return self.at is not None and self.arrived_at is not None and self.arrived_at - self.at > TRANSIT
 
 
 def brief(obligation: Obligation) -> ObligationBrief:
@@ -188,6 +194,7 @@ def receipt(record: IncidentRecord, ref: ReportRef, *, duplicate: bool = False, 
         owed=owed(record.obligations),
         state=record.state,
         closed_at=record.closed_at,
+        close_reason=record.close_reason,
         note=note,
     )
 
