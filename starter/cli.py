@@ -12,9 +12,11 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
@@ -40,8 +42,7 @@ from yuqing.console import (
     time_type,
 )
 from yuqing.directory import Directory, DirectoryError, load_directory
-from yuqing.errors import Unconfirmed as NotConfirmed
-from yuqing.errors import Unreachable, UsageError, YuqingError
+from yuqing.errors import Rejected, Unreachable, UsageError, YuqingError
 from yuqing.models import (
     REPORT_ID_PATTERN,
     TEXT_MAX,
@@ -55,6 +56,8 @@ from yuqing.models import (
     Incident,
     IncidentState,
     MajorSituationReport,
+    ObligationKind,
+    ObligationStatus,
     OpinionLevel,
     ReclassificationReport,
     ReleaseChannel,
@@ -63,6 +66,7 @@ from yuqing.models import (
     Speaker,
     SuddenEvent,
     Transfer,
+    sha256_text,
 )
 from yuqing.policy import PolicyError
 from yuqing.process import exit_now
@@ -71,6 +75,9 @@ from yuqing.timefmt import show
 TITLE_MAX = 200
 SOURCE_MAX = 200
 UNIT_ENV = "YUQING_UNIT"
+OLD_DISCOVERY_DAYS = 7
+"""A discovery time further back is most likely a typo (a wrong year escalates to the office at once):
+the clerk confirms it with --backdated."""
 
 
 # ------------------------------------------------------------------ parsing
@@ -85,7 +92,7 @@ def _channel_hint(text: str) -> str | None:
 
 
 STATE_ALL = "all"
-state_type = enum_type(IncidentState, "状态", "state", extra={"all": STATE_ALL, "全部": STATE_ALL})
+state_type = enum_type(IncidentState, "状态", "state", extra={"全部（all）": STATE_ALL, "all": STATE_ALL, "全部": STATE_ALL})
 level_type = enum_type(OpinionLevel, "舆情等级", "opinion level")
 grade_type = enum_type(EventGrade, "突发事件等级", "event grade")
 category_type = enum_type(EventCategory, "突发事件类别", "event category")
@@ -95,12 +102,10 @@ speaker_type = enum_type(Speaker, "发言人", "speaker")
 
 
 def report_id_type(text: str) -> str:
-    import re
-
     value = text.strip()
     if not re.match(REPORT_ID_PATTERN, value):
         raise argparse.ArgumentTypeError(
-            f"报告编号不合法 invalid report id {text!r}: 8-64 letters, digits, '.', '_', ':' or '-'"
+            f"报告编号不合法 invalid report id {text!r}：须为 8-64 个字母、数字或 . _ : - 8-64 letters, digits, '.', '_', ':' or '-'"
         )
     return value
 
@@ -182,7 +187,11 @@ def build_parser() -> Parser:
     p.add_argument("--event-category", type=category_type, metavar="CATEGORY",
                    help=f"突发事件类别 sudden-event category: {choices_zh(EventCategory)}")
     p.add_argument("--discovered-at", type=time_type, metavar="TIME",
-                   help="发现时间 discovery time, ISO 8601 (default: now; not in the future, P3.a)")
+                   help="发现时间 discovery time, e.g. 2026-11-25 09:30 (default: now; not in the future, P3.a; more than "
+                        f"{OLD_DISCOVERY_DAYS} days ago needs --backdated)")
+    p.add_argument("--backdated", action="store_true",
+                   help="确认补录较早发现的事件 confirm a discovery time long past (its deadlines may have passed: it "
+                        "escalates at once)")
     p.add_argument("--id", type=id_type, help="事件编号 incident id (default: generated, e.g. YQ-20261125-1432-7f3a)")
     p.add_argument("--source", default="", type=text_type("来源", "source", SOURCE_MAX, allow_empty=True),
                    help="舆情来源 source (e.g. 网络媒体)")
@@ -251,8 +260,9 @@ def build_parser() -> Parser:
 
     p = command("explain", "报送超时说明 explain a missed deadline (P4.g)", cmd_report)
     p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
-    p.add_argument("--obligation", required=True, metavar="OBLIGATION_ID",
-                   help="时限义务编号 the obligation explained, e.g. authoritative_info#1 (see `yuqing status`)")
+    p.add_argument("--obligation", required=True, metavar="OBLIGATION",
+                   help="时限义务编号或名称 the obligation explained: its id (authoritative_info#1, see `yuqing status`) "
+                        "or its kind (发布权威信息) where only one of that kind was missed")
     _report_options(p, text_help="说明 the explanation")
     p.set_defaults(report=ExplanationReport)
 
@@ -305,15 +315,18 @@ def acting_unit(args: argparse.Namespace) -> str:
     code = args.acting or os.environ.get(UNIT_ENV, "").strip()
     if not code:
         raise UsageError(
-            f"须指明操作单位 who acts? give --as CODE or set {UNIT_ENV} (your unit's code, see `yuqing units`)"
+            f"须指明操作单位（--as 单位代码，或设置环境变量 {UNIT_ENV}）who acts? give --as CODE or set {UNIT_ENV} "
+            "(see `yuqing units`)"
         )
-    return check_unit(code, "acting unit (--as)")
+    source = "--as" if args.acting else UNIT_ENV
+    return check_unit(code, f"acting unit（操作单位，{source}）")
 
 
 def _validation_message(err: ValidationError) -> str:
     first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "input"
-    return f"输入有误 invalid input: {where}: {first['msg']}".replace("Value error, ", "")
+    message = str(first["msg"]).removeprefix("Value error, ")
+    where = ".".join(str(p) for p in first["loc"])
+    return f"输入有误 invalid input: {where}: {message}" if where else message
 
 
 # --------------------------------------------------------------- commands
@@ -322,6 +335,13 @@ def _validation_message(err: ValidationError) -> str:
 async def cmd_open(args: argparse.Namespace, out: Output) -> int:
     unit = check_unit(args.unit)
     by = acting_unit(args)
+    if args.discovered_at and not args.backdated:
+        age = datetime.now(timezone.utc) - args.discovered_at
+        if age > timedelta(days=OLD_DISCOVERY_DAYS):
+            raise UsageError(
+                f"发现时间 {show(args.discovered_at)} 已在 {age.days} 天前，请核对；确为补录请加 --backdated "
+                f"the discovery time is {age.days} days ago: check it, or confirm with --backdated"
+            )
     event = None
     if args.event_grade or args.event_category:
         if not (args.event_grade and args.event_category):
@@ -346,14 +366,29 @@ async def cmd_open(args: argparse.Namespace, out: Output) -> int:
             raise UsageError(_validation_message(err)) from None
 
     client = await service.connect(args.address, args.namespace)
-    attempts = 1 if args.id else 5
+    asked = {k: v for k, v in vars(args).items() if k not in ("handler", "timeout", "json", "address", "namespace")}
+    key = fingerprint(client.service_client.config.target_host, client.namespace, "open", asked)
+    store = Unconfirmed()
+    remembered = None if args.id else store.recall(key)
+    attempts = 1 if args.id or remembered else 5
     for attempt in range(attempts):
+        incident_id = args.id or (remembered[0] if remembered else service.new_incident_id())
+        if not args.id:  # the same command run again after a timeout opens the same incident, not a second
+            store.remember(key, incident_id, datetime.now(timezone.utc))
         try:
-            handle = await service.open_incident(client, incident(args.id or service.new_incident_id()), opened_by=by)
+            handle = await service.open_incident(client, incident(incident_id), opened_by=by)
             break
         except service.IncidentExists:
+            if remembered:  # it was opened by the unconfirmed attempt: show it
+                handle = service.handle(client, incident_id)
+                break
             if args.id or attempt == attempts - 1:
+                store.forget(key)
                 raise
+        except Rejected:
+            store.forget(key)
+            raise
+    store.forget(key)
     try:  # the first workflow task computes the deadlines: leave time to say why it did not
         status, now, execution = await asyncio.wait_for(service.read_incident(client, handle.id), args.timeout * 0.8)
     except TimeoutError:
@@ -412,10 +447,15 @@ def _report(args: argparse.Namespace, by: str, report_id: str, filed_at: datetim
 
 
 async def cmd_report(args: argparse.Namespace, out: Output) -> int:
+    started = time.monotonic()
     by = acting_unit(args)
+    if args.report is ResponseReport and args.way.needs_speaker and args.speaker is None:
+        raise UsageError(f"{args.way.zh}须注明发言人 give --speaker：{choices_zh(Speaker)}（N3.b）")
     now = datetime.now(timezone.utc)
-    draft = _report(args, by, args.report_id or service.new_report_id(), now)
+    draft = _report(args, by, args.report_id or service.new_report_id(), now)  # usage errors need no server
     client = await service.connect(args.address, args.namespace)
+    if isinstance(draft, ExplanationReport) and "#" not in draft.obligation_id:
+        draft = draft.model_copy(update={"obligation_id": await _obligation_id(client, args.id, draft.obligation_id)})
     asked = draft.model_dump(mode="json", exclude={"report_id", "filed_at"})
     key = fingerprint(client.service_client.config.target_host, client.namespace, args.id, asked)
     store = Unconfirmed()
@@ -423,23 +463,51 @@ async def cmd_report(args: argparse.Namespace, out: Output) -> int:
     report = draft
     if remembered is not None:  # the same command timed out before: send the same report again
         report = draft.model_copy(update={"report_id": remembered[0], "filed_at": remembered[1]})
+    # remembered before it is sent: a timeout at any point leaves the same command able to resend it
+    store.remember(key, report.report_id, report.filed_at or now)
+    budget = args.timeout * 0.9 - (time.monotonic() - started)
     try:
-        receipt = await service.file_report(client, args.id, report, timeout=args.timeout * 0.9)
-    except NotConfirmed:
-        store.remember(key, report.report_id, report.filed_at or now)
-        raise
-    except YuqingError:
+        receipt = await service.file_report(client, args.id, report, timeout=max(1.0, budget))
+    except Rejected:
         store.forget(key)
         raise
     store.forget(key)
+    if receipt.text_sha256 and receipt.text_sha256 != sha256_text(report.text):
+        raise Rejected(
+            f"报告编号 {report.report_id} 已登记为第 {receipt.seq} 号报告，内容不同；本次未登记 the report id was used "
+            f"for report #{receipt.seq} with another text: nothing was filed now (give another --report-id)"
+        )
     if out.json_mode:
         out.json(receipt)
         return EXIT_OK
-    clock = await service.incident_clock(client, args.id)
+    try:
+        clock = await asyncio.wait_for(service.incident_clock(client, args.id), 5)
+    except (TimeoutError, YuqingError):  # it is filed: show what is owed as of now
+        clock = datetime.now(timezone.utc)
     if remembered is not None:
         out.show(Text(f"重发未确认的报告 re-sent the unconfirmed report {report.report_id}", style="yellow"))
     out.show(render.receipt(receipt, clock))
     return EXIT_OK
+
+
+async def _obligation_id(client: Any, incident_id: str, given: str) -> str:
+    """P4.g: an obligation named by its id (``authoritative_info#1``) or by its kind in Chinese or English
+    (``发布权威信息``), where the incident has exactly one missed obligation of that kind."""
+    given = given.strip()
+    if "#" in given:
+        return given
+    try:
+        kind = ObligationKind(given)
+    except ValueError:
+        raise UsageError(f"未知时限义务 unknown obligation {given!r}: 写义务编号如 authoritative_info#1，或义务名称 "
+                         f"{choices_zh(ObligationKind)}") from None  # fmt: skip
+    status = await service.get_status(client, incident_id)
+    missed = [o.id for o in status.obligations if o.kind == kind and o.status in (ObligationStatus.LATE, ObligationStatus.OVERDUE)]
+    if len(missed) != 1:
+        ids = "、".join(o.id for o in status.obligations) or "无 none"
+        raise UsageError(f"{kind.zh}有 {len(missed)} 项逾期义务，请写义务编号 give the obligation id; 本事件的义务 this "
+                         f"incident's obligations: {ids}")  # fmt: skip
+    return missed[0]
 
 
 async def cmd_status(args: argparse.Namespace, out: Output) -> int:
@@ -474,7 +542,8 @@ async def cmd_list(args: argparse.Namespace, out: Output) -> int:
         filters.append(f"单位 unit {unit}")
     if args.opinion_level:
         filters.append(f"舆情等级 {args.opinion_level.zh}")
-    out.show(render.incident_list(items, f"事件列表 incidents（{'，'.join(filters)}）：{len(items)} 件"))
+    more = f"（只列出前 {args.limit} 件 the first {args.limit}; 用 --limit 查看更多）" if len(items) >= args.limit else ""
+    out.show(render.incident_list(items, f"事件列表 incidents（{'，'.join(filters)}）：{len(items)} 件{more}"))
     return EXIT_OK
 
 
@@ -504,7 +573,9 @@ async def cmd_notices(args: argparse.Namespace, out: Output) -> int:
         out.json(result)
         return EXIT_OK
     title = f"通知记录 notifications{'（' + args.id + '）' if args.id else ''}：{len(rows)} 条 · {path}"
-    out.show(render.notices(rows, title))
+    if args.id and not rows:
+        title += "（无记录：编号是否有误？no notifications for this id: is it right?）"
+    out.show(render.notices(rows, title, one_incident=bool(args.id)))
     return EXIT_OK
 
 

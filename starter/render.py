@@ -1,6 +1,8 @@
-"""Rich tables for staff: every heading and status in Chinese, every time in Asia/Shanghai.
+"""Rich tables for staff: every heading and status in Chinese, every time in Beijing time.
 
-Pure functions from records to renderables; the command line prints them.
+Pure functions from records to renderables; the command line prints them. Tables are laid out for a
+120-column terminal: one time a cell (``2026-11-25 14:32``, Beijing time, said once under the table),
+ids and codes on a line of their own, free text folding.
 """
 
 from __future__ import annotations
@@ -28,24 +30,24 @@ from yuqing.models import (
     SuddenEvent,
     UnitKind,
 )
-from yuqing.timefmt import countdown, show, span
+from yuqing.timefmt import clock, countdown, show, span
 
-SHORT_COLUMNS = {
-    "起算", "期限", "完成时间", "时间", "下一期限", "编号", "状态", "舆情等级", "突发事件", "逾期", "义务",
-    "依据", "级别", "轮次", "方式", "序号", "类型", "代码", "类别", "级别/轮次", "投递次数", "剩余/逾期", "途径",
-    "事件", "渠道", "单位", "义务编号",
-}  # fmt: skip
-"""Columns of one time, id or term each: never wrapped; free text folds instead."""
+BEIJING_NOTE = "时间均为北京时间 times in Beijing time (UTC+8)"
 
 
-def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAVY, show_lines=False)
-    for column in columns:
-        if column in SHORT_COLUMNS:
-            table.add_column(column, no_wrap=True)
+def _table(title: str, columns: Sequence[tuple[str, bool]]) -> Table:
+    """``columns``: (heading, folds). A column that does not fold never wraps (a time, an id, a term)."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAVY, show_lines=False, pad_edge=False)
+    for heading, folds in columns:
+        if folds:
+            table.add_column(heading, overflow="fold", ratio=1, min_width=10)
         else:
-            table.add_column(column, overflow="fold", min_width=8)
+            table.add_column(heading, no_wrap=True)
     return table
+
+
+def _unit(name: str, code: str) -> Text:
+    return Text.assemble(name, "\n", (code, "dim"))
 
 
 def event_zh(event: SuddenEvent | None) -> str:
@@ -71,14 +73,18 @@ def left(obligation: Obligation | ObligationBrief, now: datetime) -> Text:
     if isinstance(obligation, ObligationBrief):
         return Text("—", style="dim")
     if status == ObligationStatus.MET and obligation.met_at is not None:
-        return Text(f"提前 {span(obligation.due_at - obligation.met_at)}完成", style="green")
+        return Text(f"提前 {span(obligation.due_at - obligation.met_at)}", style="green")
     if status == ObligationStatus.LATE and obligation.met_at is not None:
-        return Text(f"逾期 {span(obligation.met_at - obligation.due_at)}后完成", style="dark_orange")
-    return Text(obligation.waived_reason or "—", style="dim")
+        return Text(f"晚 {span(obligation.met_at - obligation.due_at)}", style="dark_orange")
+    return Text("—", style="dim")
 
 
 def status_cell(status: ObligationStatus) -> Text:
     return Text(status.zh, style=STATUS_STYLE.get(status, ""))
+
+
+def _kind(obligation: Obligation | ObligationBrief) -> Text:
+    return Text.assemble(obligation.kind.zh, "\n", (obligation.id, "dim"))
 
 
 def owed(obligations: Sequence[Obligation | ObligationBrief], status: IncidentStatus | None, now: datetime) -> RenderableType:
@@ -88,9 +94,11 @@ def owed(obligations: Sequence[Obligation | ObligationBrief], status: IncidentSt
     open_ones = [o for o in obligations if o.status in (ObligationStatus.PENDING, ObligationStatus.OVERDUE)]
     if not open_ones:
         return Text("当前无待办时限 nothing owed now", style="green")
-    table = _table("待办时限 owed", "义务编号", "义务", "依据", "期限", "剩余/逾期", "状态")
+    table = _table("待办时限 owed", [("义务 obligation", False), ("依据", False), ("期限 due", False),
+                                      ("剩余/逾期", False), ("状态", False)])  # fmt: skip
     for o in sorted(open_ones, key=lambda o: o.due_at):
-        table.add_row(o.id, o.kind.zh, o.rule, show(o.due_at), left(o, now), status_cell(o.status))
+        table.add_row(_kind(o), o.rule, clock(o.due_at), left(o, now), status_cell(o.status))
+    table.caption, table.caption_justify, table.caption_style = BEIJING_NOTE, "left", "dim"
     return table
 
 
@@ -99,19 +107,16 @@ def receipt(r: Receipt, now: datetime) -> RenderableType:
     parts: list[RenderableType] = [
         Text.assemble(
             ("已登记 filed: " if not r.duplicate else "已登记过 already filed: ", "bold green"),
-            f"{ReportType(r.type).zh} {r.type} #{r.seq} → ",
+            f"{ReportType(r.type).zh}，第 {r.seq} 号报告 report #{r.seq} → ",
             (r.incident_id, "bold"),
-            f"  报告编号 report id {r.report_id}",
-        )
+        ),
+        Text(f"报告编号 report id: {r.report_id}", style="dim"),
     ]
     if r.duplicate:
         parts.append(Text("此报告此前已登记，未重复登记 this report was filed before; nothing was filed twice", style="yellow"))
-    if r.at is not None and r.credited and r.arrived_at is not None:
+    if r.credited and r.at is not None and r.arrived_at is not None:
         parts.append(
-            Text(
-                f"按报送时间计 counted at its filing time {show(r.at)}（到达 arrived {show(r.arrived_at)}，P4.h）",
-                style="cyan",
-            )
+            Text(f"按报送时间 {show(r.at)} 计时（到达 {show(r.arrived_at)}，P4.h）counted at its filing time", style="cyan")
         )
     if r.met:
         met = "、".join(f"{m.kind.zh}（{m.status.zh}）" for m in r.met)
@@ -119,7 +124,7 @@ def receipt(r: Receipt, now: datetime) -> RenderableType:
     if r.note:
         parts.append(Text(f"说明 note: {r.note}", style="yellow"))
     if r.state == IncidentState.CLOSED:
-        parts.append(Text(f"事件已办结 closed {show(r.closed_at)}", style="bold"))
+        parts.append(Text(f"事件已办结 closed {show(r.closed_at)}：{r.close_reason or ''}", style="bold"))
     else:
         parts.append(owed(r.owed, None, now))
     return Group(*parts)
@@ -127,7 +132,7 @@ def receipt(r: Receipt, now: datetime) -> RenderableType:
 
 def header(status: IncidentStatus, execution: Execution | None = None) -> Table:
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
+    grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     state_style = "green" if status.state == IncidentState.OPEN else "dim"
     state = Text(f"{status.state.zh}（{status.state.value}）", style=state_style)
@@ -141,10 +146,9 @@ def header(status: IncidentStatus, execution: Execution | None = None) -> Table:
         ("舆情等级 opinion level", f"{status.opinion_level.zh}（{status.opinion_level.value}）"),
         ("突发事件 sudden event", event_zh(status.event)),
         ("责任单位 unit", f"{status.responsible_unit_name}（{status.responsible_unit}）"),
-        ("分管负责人 leader", status.leader),
-        ("承办科室 section", status.section),
+        ("分管负责人 leader", f"{status.leader}；承办科室 section：{status.section}"),
         ("发现时间 discovered", show(status.discovered_at)),
-        ("立案时间 opened", f"{show(status.opened_at)}（{status.opened_by or '—'}）"),
+        ("立案 opened", f"{show(status.opened_at)}（{status.opened_by or '—'}）"),
     ]
     if status.summary:
         rows.insert(2, ("摘要 summary", status.summary))
@@ -157,27 +161,31 @@ def header(status: IncidentStatus, execution: Execution | None = None) -> Table:
         rows.append(("接收 accepted", f"{accepted}（{status.accepted_by}）" if status.accepted_by else accepted))
     if status.final_disposition is not None and status.state == IncidentState.OPEN:
         f = status.final_disposition
-        rows.append(("最终处置 final", f"#{f.seq} {f.by} {show(f.at)}：待时限义务完成后办结 closes once what is owed is met (S3)"))
+        rows.append(("最终处置 final", f"第 {f.seq} 号（{f.by}，{show(f.at)}）：待所欠时限义务完成后办结 closes once what is owed is met (S3)"))
     if status.state == IncidentState.CLOSED:
         rows.append(("办结 closed", f"{show(status.closed_at)}（{status.closed_by or '—'}）：{status.close_reason or ''}"))
     rows.append(("督办链 chain", " → ".join(f"{u.name}（{u.code}）" for u in status.chain)))
-    rows.append(("时限政策 policy", status.policy_name))
-    if status.runs > 1:
-        rows.append(("运行 runs", f"{status.runs}（续新 continue-as-new）"))
+    rows.append(("时限政策 policy", status.policy_name + (f"；运行 runs {status.runs}" if status.runs > 1 else "")))
     for key, value in rows:
         grid.add_row(key, value)
     return grid
 
 
 def obligations(status: IncidentStatus, now: datetime) -> Table:
-    table = _table("时限义务 obligations", "义务编号", "义务", "依据", "起算", "期限", "剩余/逾期", "状态", "完成时间",
-                   "督办", "超时说明")  # fmt: skip
+    table = _table("时限义务 obligations", [
+        ("义务 obligation", False), ("依据", False), ("期限 due", False), ("剩余/逾期", False), ("状态", False),
+        ("完成 met", False), ("督办", False), ("说明 note", True),
+    ])  # fmt: skip
     for o in status.obligations:
-        escalated = f"{o.escalations} 次，至第 {o.last_level} 级" if o.escalations else ""
-        explained = f"#{o.explanation.seq} {o.explanation.by}：{o.explanation.text}" if o.explanation else ""
+        escalated = f"{o.escalations}次·至{o.last_level}级" if o.escalations else ""
+        note = ""
+        if o.explanation:
+            note = f"超时说明 #{o.explanation.seq}（{o.explanation.by}）：{o.explanation.text}"
+        elif o.waived_reason:
+            note = o.waived_reason
         table.add_row(
-            o.id, o.kind.zh, o.rule, show(o.clock_start), show(o.due_at), left(o, now), status_cell(o.status),
-            show(o.met_at), escalated, explained,
+            _kind(o), o.rule, clock(o.due_at), left(o, now), status_cell(o.status), clock(o.met_at, empty=""),
+            escalated, note,
         )  # fmt: skip
     return table
 
@@ -187,58 +195,63 @@ def _more(total: int, shown: int) -> str:
 
 
 def escalations(status: IncidentStatus) -> Table:
-    table = _table(f"督办记录 escalations{_more(status.escalations_total, len(status.escalations))}",
-                   "义务", "级别", "轮次", "对象", "方式", "时间")  # fmt: skip
+    table = _table(f"督办记录 escalations{_more(status.escalations_total, len(status.escalations))}", [
+        ("义务 obligation", False), ("级别/轮次", False), ("方式", False), ("对象 target", True), ("时间 time", False),
+    ])  # fmt: skip
     for e in status.escalations:
-        when = show(e.at)
+        when = clock(e.at)
         if e.skipped_steps:
-            when += f"（合并 {e.skipped_steps} 步 skipped）"
-        table.add_row(e.obligation.zh, str(e.level), str(e.round), f"{e.target_name}（{e.target}）", e.action.zh, when)
+            when += f"\n（其间 {e.skipped_steps} 步未发，并入此次）"
+        table.add_row(Text.assemble(e.obligation.zh, "\n", (e.obligation_id, "dim")), f"{e.level}/{e.round}",
+                      e.action.zh, _unit(e.target_name, e.target), when)  # fmt: skip
     return table
 
 
 def reports(status: IncidentStatus) -> Table:
     kinds = {o.id: o.kind.zh for o in status.obligations}
-    table = _table(f"报告记录 reports{_more(status.reports_total, len(status.reports))}",
-                   "序号", "类型", "单位", "时间", "方式", "渠道", "内容", "满足")  # fmt: skip
+    table = _table(f"报告记录 reports{_more(status.reports_total, len(status.reports))}", [
+        ("序号", False), ("类型 type", False), ("单位 by", False), ("时间 time", False), ("方式·渠道", False),
+        ("内容 text", True), ("满足 met", False),
+    ])  # fmt: skip
     for r in status.reports:
         kind = r.type.zh
         if r.type == ReportType.DISPOSITION and r.final:
             kind += "（最终）"
         if r.obligation_id:
-            kind += f" {r.obligation_id}"
-        when = show(r.at)
+            kind += f"\n{r.obligation_id}"
+        when = clock(r.at)
         if r.credited:
-            when += f"\n到达 {show(r.arrived_at)}（P4.h）"
+            when += f"\n到达 {clock(r.arrived_at)}（P4.h）"
         if r.published_at is not None:
-            when += f"\n发布 {show(r.published_at)}"
-        way = r.way.zh if r.way else ""
-        if r.speaker is not None:
-            way += f"（{r.speaker.zh}）"
-        table.add_row(
-            str(r.seq), kind, r.by, when, way, r.channel.zh if r.channel else "", r.text,
-            "、".join(kinds.get(m, m) for m in r.met),
-        )  # fmt: skip
+            when += f"\n发布 {clock(r.published_at)}"
+        way = ""
+        if r.way is not None:
+            way = r.way.zh + (f"\n{r.channel.zh}" if r.channel else "") + (f"\n{r.speaker.zh}" if r.speaker else "")
+        more = f"…（全文 {r.text_length} 字）" if r.text_length > len(r.text) else ""
+        table.add_row(str(r.seq), kind, r.by, when, way, r.text.rstrip("…") + more,
+                      "\n".join(kinds.get(m, m) for m in r.met))  # fmt: skip
     return table
 
 
 def rejections(status: IncidentStatus) -> Table:
-    table = _table(f"被拒记录 rejections{_more(status.rejected_total, len(status.rejected))}",
-                   "时间", "类型", "单位", "途径", "原因")  # fmt: skip
+    table = _table(f"被拒记录 rejections{_more(status.rejected_total, len(status.rejected))}", [
+        ("时间 time", False), ("类型", False), ("单位", False), ("途径", False), ("原因 reason", True),
+    ])  # fmt: skip
     for r in status.rejected:
         kind = r.type or ""
         try:
             kind = ReportType(kind).zh if kind else ""
         except ValueError:
             pass
-        table.add_row(show(r.at), kind, r.by or "", r.via, r.reason)
+        table.add_row(clock(r.at), kind, r.by or "", r.via, r.reason)
     return table
 
 
 def warnings(status: IncidentStatus) -> Table:
-    table = _table(f"预警记录 warnings{_more(status.warnings_total, len(status.warnings))}", "义务", "对象", "时间")
+    table = _table(f"预警记录 warnings{_more(status.warnings_total, len(status.warnings))}",
+                   [("义务 obligation", False), ("对象", False), ("时间 time", False)])  # fmt: skip
     for w in status.warnings:
-        table.add_row(w.obligation.zh, w.target, show(w.at))
+        table.add_row(f"{w.obligation.zh}（{w.obligation_id}）", w.target, clock(w.at))
     return table
 
 
@@ -255,38 +268,46 @@ def incident(status: IncidentStatus, now: datetime, execution: Execution | None 
         parts.append(table if records else Text(none, style="dim"))
     if status.delivery_failures:
         failures = _table(f"投递失败 delivery failures{_more(status.delivery_failures_total, len(status.delivery_failures))}",
-                          "键", "时间", "错误")  # fmt: skip
+                          [("通知 key", True), ("时间 time", False), ("错误 error", True)])  # fmt: skip
         for f in status.delivery_failures:
-            failures.add_row(f.key, show(f.at), f.error)
+            failures.add_row(f.key, clock(f.at), f.error)
         parts.append(failures)
-    parts.append(Text(f"按 {show(now)} 计 counted at", style="dim"))
+    parts.append(Text(f"截至 as of {show(now)}；{BEIJING_NOTE}", style="dim"))
     return Group(*parts)
 
 
-def incident_list(items: Iterable[IncidentSummary], title: str) -> Table:
-    table = _table(title, "编号", "标题", "状态", "舆情等级", "突发事件", "责任单位", "下一期限", "逾期", "问题")
+def incident_list(items: Sequence[IncidentSummary], title: str) -> RenderableType:
+    problems = any(i.problem for i in items)
+    columns = [("编号 id", False), ("标题 title", True), ("状态", False), ("舆情", False), ("突发事件", False),
+               ("责任单位 unit", True), ("下一期限 next due", False), ("逾期", False)]  # fmt: skip
+    if problems:
+        columns.append(("问题 problem", True))
+    table = _table(title, columns)
     for i in items:
         state = i.state.zh if i.state else "—"
         if i.stuck:
-            state += "（卡住）"
+            state += "\n（卡住）"
         elif i.execution_status not in ("running", "completed"):
-            state = f"{EXECUTION_ZH.get(i.execution_status, i.execution_status)}（{state}）"
-        table.add_row(
+            state = f"{EXECUTION_ZH.get(i.execution_status, i.execution_status)}\n（{state}）"
+        row: list[Any] = [
             i.incident_id,
             i.title,
             Text(state, style="bold red" if i.stuck or i.execution_status not in ("running", "completed") else ""),
             i.opinion_level.zh if i.opinion_level else "—",
             i.event_grade.zh if i.event_grade else "不涉及",
-            f"{i.unit_name}（{i.unit}）" if i.unit_name else (i.unit or "—"),
-            show(i.next_deadline, seconds=False),
+            _unit(i.unit_name, i.unit or "") if i.unit_name else (i.unit or "—"),
+            clock(i.next_deadline),
             Text("是", style="bold red") if i.overdue else "否",
-            i.problem or "",
-        )
-    return table
+        ]
+        if problems:
+            row.append(i.problem or "")
+        table.add_row(*row)
+    return Group(table, Text(BEIJING_NOTE, style="dim"))
 
 
 def units(directory: Directory) -> Table:
-    table = _table(f"单位名录 units（{directory.source}）", "代码", "名称", "类型", "上级", "分管负责人", "承办科室")
+    table = _table(f"单位名录 units（{directory.source}）", [("代码 code", False), ("名称 name", False),
+                   ("类型 kind", False), ("上级", False), ("分管负责人", False), ("承办科室", True)])  # fmt: skip
     for u in directory:
         table.add_row(u.code, u.name, UnitKind(u.kind).zh, u.parent or "—", u.leader, u.section)
     return table
@@ -295,20 +316,18 @@ def units(directory: Directory) -> Table:
 NOTICE_KIND_ZH = {"opened": "立案通知", "warning": "预警", "escalation": "督办", "major_situation": "重大情况"}
 
 
-def notices(rows: Iterable[dict[str, Any]], title: str) -> Table:
+def notices(rows: Iterable[dict[str, Any]], title: str, *, one_incident: bool) -> RenderableType:
     from yuqing.timefmt import parse_time
 
-    table = _table(title, "时间", "事件", "类别", "对象", "级别/轮次", "主题", "投递次数")
+    columns = [("时间 time", False), *([] if one_incident else [("事件 incident", False)]), ("类别", False),
+               ("对象 target", True), ("级别/轮次", False), ("主题 subject", True), ("次数", False)]  # fmt: skip
+    table = _table(title, columns)
     for row in rows:
         kind = NOTICE_KIND_ZH.get(row["kind"], row["kind"])
         level = f"{row['level']}/{row['round']}" if row["kind"] == "escalation" else "—"
-        table.add_row(
-            show(parse_time(row["at"])),
-            row["incident_id"],
-            kind,
-            f"{row['target_name']}（{row['target']}）",
-            level,
-            row["subject"],
-            str(row["attempts"]),
-        )
-    return table
+        cells: list[Any] = [clock(parse_time(row["at"]))]
+        if not one_incident:
+            cells.append(row["incident_id"])
+        cells += [kind, _unit(row["target_name"], row["target"]), level, row["subject"], str(row["attempts"])]
+        table.add_row(*cells)
+    return Group(table, Text(BEIJING_NOTE, style="dim"))

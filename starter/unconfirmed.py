@@ -9,10 +9,13 @@ expire after a day. The file lives in ``$YUQING_VAR`` (``var/`` beside the code 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -37,7 +40,22 @@ class Unconfirmed:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
-        return data if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(v, dict) and _when(v) is not None}
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One read-modify-write at a time (two clerks' commands may time out together)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(self.path.with_suffix(".lock"), "a")  # noqa: SIM115 (held for the block)
+        except OSError:
+            yield
+            return
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def _save(self, data: dict[str, dict[str, str]]) -> None:
         try:
@@ -52,12 +70,9 @@ class Unconfirmed:
     def recall(self, key: str, now: datetime | None = None) -> tuple[str, datetime] | None:
         """The report id and filing time of an unconfirmed attempt of the same command, if recent."""
         entry = self._load().get(key)
-        if not entry:
-            return None
-        try:
-            filed_at = datetime.fromisoformat(entry["filed_at"])
-            report_id = entry["report_id"]
-        except (KeyError, ValueError):
+        filed_at = _when(entry) if entry else None
+        report_id = entry.get("report_id") if entry else None
+        if filed_at is None or not isinstance(report_id, str):
             return None
         if (now or datetime.now(timezone.utc)) - filed_at > EXPIRY:
             return None
@@ -65,13 +80,22 @@ class Unconfirmed:
 
     def remember(self, key: str, report_id: str, filed_at: datetime) -> None:
         now = datetime.now(timezone.utc)
-        data = {
-            k: v for k, v in self._load().items() if now - datetime.fromisoformat(v.get("filed_at", now.isoformat())) <= EXPIRY
-        }
-        data[key] = {"report_id": report_id, "filed_at": filed_at.isoformat()}
-        self._save(data)
+        with self._locked():
+            data = {k: v for k, v in self._load().items() if now - (_when(v) or now) <= EXPIRY}
+            data[key] = {"report_id": report_id, "filed_at": filed_at.isoformat()}
+            self._save(data)
 
     def forget(self, key: str) -> None:
-        data = self._load()
-        if data.pop(key, None) is not None:
-            self._save(data)
+        with self._locked():
+            data = self._load()
+            if data.pop(key, None) is not None:
+                self._save(data)
+
+
+def _when(entry: dict[str, str]) -> datetime | None:
+    """The filing time of an entry, or ``None`` for one that is not readable (a hand-edited file)."""
+    try:
+        value = datetime.fromisoformat(entry["filed_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return value if value.tzinfo is not None else None
