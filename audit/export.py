@@ -51,10 +51,29 @@ async def select(client: Client, query: str | None) -> list[str]:
     return list(ids)
 
 
-async def fetch_chain(client: Client, workflow_id: str, rpc_timeout: float | None) -> list[tuple[str, bytes]]:
-    """Every run of ``workflow_id``, first to last, as (run id, history JSON bytes)."""
+async def chain_ends(client: Client, workflow_id: str) -> list[str | None]:
+    """The last run of every execution chain with this workflow id (``None``: the latest one). An id
+    may be started again after its incident closed: each execution is exported, so none hides another."""
+    ends: list[str | None] = [None]
+    if "'" in workflow_id or "\\" in workflow_id:  # not an incident id: the latest execution only
+        return ends
+    try:
+        query = f"WorkflowId = '{workflow_id}' AND ExecutionStatus != 'ContinuedAsNew'"
+        async for execution in client.list_workflows(query):
+            ends.append(execution.run_id)
+    except RPCError as err:
+        if err.status != RPCStatusCode.UNIMPLEMENTED:  # a test server without visibility
+            raise
+    return ends
+
+
+async def fetch_chain(
+    client: Client, workflow_id: str, rpc_timeout: float | None, last_run: str | None = None
+) -> list[tuple[str, bytes]]:
+    """Every run of one execution chain of ``workflow_id`` (the latest, or the one ending at
+    ``last_run``), first to last, as (run id, history JSON bytes)."""
     runs: list[tuple[str, bytes]] = []
-    run_id: str | None = None
+    run_id: str | None = last_run
     seen: set[str] = set()
     while True:
         handle = client.get_workflow_handle(workflow_id, run_id=run_id)
@@ -115,12 +134,16 @@ async def export(
 
     async def one(workflow_id: str) -> None:
         nonlocal done
+        fetched: dict[str, bytes] = {}
         async with semaphore:
             try:
-                runs = await fetch_chain(client, workflow_id, rpc_timeout)
+                for end in await chain_ends(client, workflow_id):
+                    if end is None or end not in fetched:
+                        fetched.update(await fetch_chain(client, workflow_id, rpc_timeout, end))
             except ExportError as err:
                 problems.append(str(err))
-                runs = []
+                fetched = {}
+        runs = list(fetched.items())
         written = []
         for run_id, data in runs:
             name = file_name(workflow_id, run_id)

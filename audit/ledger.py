@@ -147,32 +147,29 @@ class Ledger(BaseModel):
 # ------------------------------------------------------------------ building
 
 
-def _chain(runs: list[RunReport]) -> tuple[list[RunReport], list[str]]:
-    """The runs of one workflow in chain order, and what is wrong with the chain."""
-    problems: list[str] = []
+def _chains(runs: list[RunReport]) -> list[tuple[list[RunReport], list[str]]]:
+    """The continue-as-new chains among the runs of one workflow id, each in order with what is wrong
+    with it. One id may have several executions (a later start reusing a closed incident's id): each is
+    its own chain, so one never hides another."""
     by_id = {r.run_id: r for r in runs}
-    if len(by_id) != len(runs):
-        problems.append("同一运行出现多次 the same run appears in more than one file")
-    heads = [r for r in runs if r.continued_from not in by_id]
-    if len(heads) != 1:
-        return sorted(runs, key=lambda r: r.first_event_at or datetime.min), problems + [
-            f"运行链不完整 the continue-as-new chain is broken: {len(heads)} runs have no predecessor among the files"
-        ]
-    head = heads[0]
-    if head.continued_from is not None:
-        problems.append(f"缺少更早的运行 the run {head.continued_from} this chain continues from is missing")
-    chain = [head]
-    while chain[-1].continued_to is not None:
-        nxt = by_id.get(chain[-1].continued_to)
-        if nxt is None:
-            problems.append(f"缺少后续运行 the run {chain[-1].continued_to} this chain continued as is missing")
-            break
-        if nxt.carried_digest != chain[-1].handed_on_digest:
-            problems.append(f"运行 {nxt.run_id} 的起始记录与上一运行交出的不同 its carried record differs from the one handed on")
-        chain.append(nxt)
-    if len(chain) != len(runs):
-        problems.append("有运行不属于此链 some runs are not part of the chain")
-    return chain, problems
+    duplicated = len(by_id) != len(runs)
+    heads = [r for r in by_id.values() if r.continued_from not in by_id]
+    result: list[tuple[list[RunReport], list[str]]] = []
+    for head in sorted(heads, key=lambda r: r.first_event_at or datetime.min):
+        problems: list[str] = ["同一运行出现多次 the same run appears in more than one file"] if duplicated else []
+        if head.continued_from is not None:
+            problems.append(f"缺少更早的运行 the run {head.continued_from} this chain continues from is missing")
+        chain = [head]
+        while chain[-1].continued_to is not None:
+            nxt = by_id.get(chain[-1].continued_to)
+            if nxt is None:
+                problems.append(f"缺少后续运行 the run {chain[-1].continued_to} this chain continued as is missing")
+                break
+            if nxt.carried_digest != chain[-1].handed_on_digest:
+                problems.append(f"运行 {nxt.run_id} 的起始记录与上一运行交出的不同 its carried record differs from the one handed on")
+            chain.append(nxt)
+        result.append((chain, problems))
+    return result
 
 
 def _lateness(o: Any, as_of: datetime) -> tuple[int | None, bool]:
@@ -190,16 +187,24 @@ def incident_ledger(chain: Sequence[RunReport]) -> IncidentLedger:
     assert record is not None
     as_of = record.closed_at or latest.last_event_at or record.opened_at
     deliveries: dict[str, str] = {}
+    failed: set[str] = set()
     obligations: dict[str, Obligation] = {}
     journals = []
     for run in chain:
-        deliveries.update(run.deliveries)
+        for key, outcome in run.deliveries.items():  # a later run's delivery of a handed-over one wins
+            if deliveries.get(key) != "delivered":
+                deliveries[key] = outcome
         journal, view = run.decisions(), run.record()
         if journal is not None:
             journals.append(journal)
             obligations.update((o.id, o) for o in journal.dropped)
+            failed.update(f.key for f in journal.failures)
         if view is not None:
             obligations.update((o.id, o) for o in view.obligations)
+            failed.update(f.key for f in view.delivery_failures)
+    for key in failed:  # recorded as undelivered (P4.b), whatever an abandoned activity last said
+        if deliveries.get(key) != "delivered":
+            deliveries[key] = "failed"
     escalations = [e for j in journals for e in j.escalations]
     warnings = [w for j in journals for w in j.warnings]
     reports = [r for j in journals for r in j.reports]
@@ -272,17 +277,17 @@ def build_ledger(result: AuditResult, *, now: datetime | None = None) -> Ledger:
             continue
         groups.setdefault(run.workflow_id, []).append(run)
     for workflow_id, runs in groups.items():
-        chain, problems = _chain(runs)
-        for run in chain:
-            if not run.ok:
-                problems.append(f"{run.file}: {OUTCOME_ZH[run.outcome]} {run.outcome}: {'; '.join(run.reasons)}")
-        if not problems and chain[-1].refused_start is not None:
-            ledger.refused.append(Problem(subject=workflow_id, reasons=[chain[-1].refused_start]))
-            continue
-        if problems or chain[-1].status is None:
-            ledger.problems.append(Problem(subject=workflow_id, reasons=problems or ["无记录 no record"]))
-            continue
-        ledger.incidents.append(incident_ledger(chain))
+        for chain, problems in _chains(runs):
+            for run in chain:
+                if not run.ok:
+                    problems.append(f"{run.file}: {OUTCOME_ZH[run.outcome]} {run.outcome}: {'; '.join(run.reasons)}")
+            if not problems and chain[-1].refused_start is not None:
+                ledger.refused.append(Problem(subject=workflow_id, reasons=[chain[-1].refused_start]))
+                continue
+            if problems or chain[-1].status is None:
+                ledger.problems.append(Problem(subject=workflow_id, reasons=problems or ["无记录 no record"]))
+                continue
+            ledger.incidents.append(incident_ledger(chain))
     ledger.incidents.sort(key=lambda i: (i.discovered_at, i.incident_id))
     return ledger
 

@@ -217,6 +217,8 @@ async def verify(
     journal: RunJournal = instance.journal().model_copy(deep=True)
     started_input: IncidentInput = await _decode(hf.started.input.payloads, IncidentInput)
     carried = started_input.carried
+    if carried is not None and hf.continued_from is None:
+        problems.append("首次运行带入了记录 a first run started with a carried record: only a continued run carries one")
     if carried is not None:  # from the raw JSON, as the previous run's handed_on_digest
         raw_input = await _decode(hf.started.input.payloads)
         facts["carried_digest"] = digest(raw_input.get("carried") if isinstance(raw_input, dict) else None)

@@ -326,3 +326,46 @@ def test_the_audit_reads_histories_without_the_command_line() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+async def test_a_first_run_made_to_carry_a_record_is_reported(tmp_path: Path) -> None:
+    """A forged history whose first run starts with a record of its own (every obligation met, nothing
+    escalated) is never verified: today's code refuses such a start, so the replay disagrees."""
+    directory = copy_golden("response-48h-late", tmp_path)
+    live = json.loads((Path(__file__).parent / "golden" / "index.json").read_text(encoding="utf-8"))
+
+    def forge(events: Events) -> Events:
+        slot, run_input = payload(events[0]["workflowExecutionStartedEventAttributes"], ("input",))
+        record = {k: v for k, v in live["paths"]["response-48h-late"]["status"].items() if k in (
+            "incident_id", "opinion_level", "event", "responsible_unit", "discovered_at", "opened_at", "opened_by")}
+        put(slot, {**run_input, "carried": record})
+        return events
+
+    edit(history_file(directory), forge, rehash=True)
+    run = only(await audit([directory], workers=1))
+    assert run.outcome != "identical", run.reasons
+
+
+
+async def test_a_later_execution_with_the_same_id_never_hides_the_incident(clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The finding: export followed only the latest execution of a workflow id, so a start reusing a closed
+    incident's id (even one refused at once) hid the incident from the audit. Every execution is exported,
+    and each chain is its own line of the ledger."""
+    from audit.export import export
+    from starter import service
+    from tests.conftest import OFFICE, TASK_QUEUE, make_incident
+    from workflows.incident import WORKFLOW_NAME
+
+    handle = await clock.open(make_incident())
+    await service.close_incident(clock.client, handle.id, "办结", by=OFFICE)
+    await handle.result()
+    impostor = await clock.client.start_workflow(WORKFLOW_NAME, {}, id=handle.id, task_queue=TASK_QUEUE)
+    try:
+        await impostor.result()
+    except Exception:
+        pass
+    manifest, problems = await export(clock.client, tmp_path / "x", ids=[handle.id])
+    assert problems == [] and len(manifest["files"]) == 2
+    ledger = build_ledger(await audit([tmp_path / "x"], workers=1))
+    assert [i.incident_id for i in ledger.incidents] == [handle.id] and ledger.problems == []
+    assert [p.subject for p in ledger.refused] == [handle.id]
