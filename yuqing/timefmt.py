@@ -6,6 +6,7 @@ without an offset means Asia/Shanghai. Output is ISO 8601 in Asia/Shanghai with 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
@@ -22,16 +23,36 @@ class TimeFormatError(ValueError):
     """A time that cannot be read; the message is one line in Chinese and English."""
 
 
+_CHINESE = re.compile(
+    r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:(\d{1,2})[时:：](?:(\d{1,2})分?)?(?:(\d{1,2})秒)?)?$"
+)
+
+
+def _normalised(value: str) -> str:
+    """``2026/11/26 08:00`` and ``2026年11月26日08时30分`` as ISO 8601 (the forms clerks type)."""
+    found = _CHINESE.match(value)
+    if found:
+        year, month, day, hour, minute, second = (int(g) if g else 0 for g in found.groups())
+        return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
+    if re.match(r"^\d{4}/\d{1,2}/\d{1,2}", value):
+        date, _, rest = value.partition(" ")
+        y, m, d = date.split("/")
+        return f"{int(y):04d}-{int(m):02d}-{int(d):02d}" + (f"T{rest.strip()}" if rest.strip() else "")
+    return value
+
+
 def parse_time(text: str) -> datetime:
-    """An aware datetime from ISO 8601; without an offset, Asia/Shanghai is meant."""
+    """An aware datetime from ISO 8601 (or ``2026/11/26 08:00``, ``2026年11月26日08时30分``); without an
+    offset, Asia/Shanghai is meant."""
     value = text.strip()
     if not value:
         raise TimeFormatError("时间不能为空 time must not be empty")
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(_normalised(value))
     except ValueError:
         raise TimeFormatError(
-            f"无法识别的时间 unparseable time {text!r}: use ISO 8601, e.g. 2026-11-25T14:32 or 2026-11-25T14:32+08:00"
+            f"无法识别的时间 unparseable time {text!r}：请写成 2026-11-25 14:32、2026/11/25 14:32 或 2026年11月25日14时32分"
+            "（北京时间）e.g. 2026-11-25T14:32 or 2026-11-25T14:32+08:00"
         ) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         parsed = parsed.replace(tzinfo=SHANGHAI)
@@ -70,11 +91,20 @@ def now() -> datetime:
     return datetime.now(SHANGHAI)
 
 
+def clock(value: datetime | None, *, empty: str = "—") -> str:
+    """For narrow table cells: ``2026-11-25 14:32`` in Beijing time (the table says so once)."""
+    if value is None:
+        return empty
+    return f"{local(value):%Y-%m-%d %H:%M}"
+
+
 def span(delta: timedelta) -> str:
-    """A duration in Chinese, to the minute: ``2天3小时5分``, ``45分``, ``不足1分``."""
+    """A duration in Chinese, to the minute: ``2天3小时5分``, ``45分钟``, ``不足1分钟``."""
     minutes = int(abs(delta).total_seconds() // 60)
     if minutes == 0:
-        return "不足1分"
+        return "不足1分钟"
+    if minutes < 60:
+        return f"{minutes}分钟"
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     parts = []
