@@ -14,6 +14,7 @@ import io
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +65,11 @@ async def live(env: WorkflowEnvironment, worker: Worker) -> AsyncIterator[Live]:
     try:
         async with build_worker(env.client, [DeadChannel()], task_queue=dead), build_worker(
             small.client, [], task_queue=TASK_QUEUE
-        ), build_worker(small.client, [DeadChannel()], task_queue=dead):
-            contexts = {"default": Ctx(env, TASK_QUEUE, dead), "small_history": Ctx(small, TASK_QUEUE, dead)}
+        ), build_worker(small.client, [DeadChannel()], task_queue=dead), AsyncExitStack() as workers:
+            contexts = {
+                "default": Ctx(env, TASK_QUEUE, dead, workers),
+                "small_history": Ctx(small, TASK_QUEUE, dead, workers),
+            }
             ids = {name: f"{prefix}-{name}" for name in SCENARIOS}
             await asyncio.gather(*(s.run(contexts[s.server], ids[s.name]) for s in SCENARIOS.values()))
             envs = {name: contexts[s.server].env for name, s in SCENARIOS.items()}

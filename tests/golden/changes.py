@@ -8,13 +8,15 @@ histories replay as they ran, new runs get the new behaviour.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.incident import WORKFLOW_NAME, IncidentInput, IncidentWorkflow
+    from workflows.incident import IncidentWorkflow
     from yuqing.models import IncidentStatus, Obligation
 
 PATCH_ID = "warn-government-too"
@@ -22,33 +24,27 @@ PATCH_ID = "warn-government-too"
 
 def _warn_government(wf: Any, obligation: Obligation) -> None:
     """The new behaviour: the unit's people's government hears of each warning too (a P3.e variant)."""
-    chain = wf._status.chain
-    wf._send(
-        kind="warning",
-        target=chain[min(1, len(chain) - 1)],
-        obligation_id=obligation.id,
-        round_=2,
-        subject=f"预警（抄送）：{obligation.kind.zh}",
-        body=f"{wf._status.title}：{obligation.kind.zh}时限将至。",
-    )
+    input, _ = wf._inputs()
+    chain = input.chain
+    wf._send("warning", chain[min(1, len(chain) - 1)], obligation=obligation, round_=2)
 
 
-@workflow.defn(name=WORKFLOW_NAME)
+@workflow.defn(dynamic=True)
 class UnpatchedChange(IncidentWorkflow):
     @workflow.run
-    async def run(self, input: IncidentInput) -> IncidentStatus:
-        return await super().run(input)
+    async def run(self, args: Sequence[RawValue]) -> IncidentStatus:
+        return await super().run(args)
 
     def _warn(self, obligation: Obligation, now: datetime) -> None:
         super()._warn(obligation, now)
         _warn_government(self, obligation)
 
 
-@workflow.defn(name=WORKFLOW_NAME)
+@workflow.defn(dynamic=True)
 class PatchedChange(IncidentWorkflow):
     @workflow.run
-    async def run(self, input: IncidentInput) -> IncidentStatus:
-        return await super().run(input)
+    async def run(self, args: Sequence[RawValue]) -> IncidentStatus:
+        return await super().run(args)
 
     def _warn(self, obligation: Obligation, now: datetime) -> None:
         super()._warn(obligation, now)

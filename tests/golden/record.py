@@ -15,12 +15,14 @@ import argparse
 import asyncio
 import json
 import shutil
-import sys
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+
+import structlog
 
 from audit.export import export
 from starter import service
@@ -28,6 +30,7 @@ from tests.conftest import TASK_QUEUE, start_env
 from tests.golden.scenarios import SCENARIOS, Ctx, DeadChannel
 from worker import build_worker
 
+log = structlog.get_logger("yuqing.golden")
 GOLDEN = Path(__file__).resolve().parent
 HISTORIES = GOLDEN / "histories"
 INDEX = GOLDEN / "index.json"
@@ -41,6 +44,7 @@ def golden_id(name: str) -> str:
 
 async def record(names: Sequence[str]) -> dict[str, Any]:
     index: dict[str, Any] = json.loads(INDEX.read_text(encoding="utf-8")) if INDEX.exists() else {"paths": {}}
+    index["paths"] = {name: entry for name, entry in index["paths"].items() if name in SCENARIOS}
     by_server: dict[str, list[str]] = {}
     for name in names:
         by_server.setdefault(SCENARIOS[name].server, []).append(name)
@@ -49,11 +53,11 @@ async def record(names: Sequence[str]) -> dict[str, Any]:
         try:
             async with build_worker(env.client, [], task_queue=TASK_QUEUE), build_worker(
                 env.client, [DeadChannel()], task_queue=DEAD_QUEUE
-            ):
-                ctx = Ctx(env, TASK_QUEUE, DEAD_QUEUE)
+            ), AsyncExitStack() as workers:
+                ctx = Ctx(env, TASK_QUEUE, DEAD_QUEUE, workers)
                 await asyncio.gather(*(SCENARIOS[n].run(ctx, golden_id(n)) for n in chosen))
                 for name in chosen:
-                    status, _ = await service.read_incident(env.client, golden_id(name))
+                    status, _, execution = await service.read_incident(env.client, golden_id(name))
                     target = HISTORIES / name
                     shutil.rmtree(target, ignore_errors=True)
                     manifest, problems = await export(env.client, target, ids=[golden_id(name)])
@@ -64,9 +68,10 @@ async def record(names: Sequence[str]) -> dict[str, Any]:
                         "rules": list(scenario.rules),
                         "workflow_id": golden_id(name),
                         "runs": [f["run_id"] for f in manifest["files"]],
-                        "status": status.model_dump(mode="json"),
+                        "execution": execution.status,
+                        "status": status.model_dump(mode="json") if status is not None else None,
                     }
-                    print(f"recorded {name}: {len(manifest['files'])} run(s)", file=sys.stderr)
+                    log.info("recorded", path=name, runs=len(manifest["files"]))
         finally:
             await env.shutdown()
     index["recorded_with"] = {
