@@ -38,11 +38,13 @@ from yuqing.models._enums import (
     ReleaseChannel,
     ReportType,
     ResponseWay,
+    Role,
     Speaker,
+    TransferSource,
     UnitKind,
     ZhEnum,
 )
-from yuqing.models._incident import Incident, SuddenEvent, Transfer, Unit
+from yuqing.models._incident import Incident, Responsibility, Scope, SuddenEvent, Transfer, Unit
 from yuqing.models._input import IncidentInput, Limits
 from yuqing.models._notifications import IncidentFacts, Notification, NotificationKind, ObligationBrief
 from yuqing.models._policy import MAX_HOURS, MIN_HOURS, ObligationPolicy, Policy
@@ -51,6 +53,7 @@ from yuqing.models._record import (
     Escalation,
     Explanation,
     IncidentRecord,
+    NoticeRecord,
     Obligation,
     Rejection,
     ReportRef,
@@ -64,10 +67,12 @@ from yuqing.models._reports import (
     CloseRequest,
     DispositionReport,
     ExplanationReport,
+    LeadDesignation,
     MajorSituationReport,
     ReclassificationReport,
     Report,
     ResponseReport,
+    TransferOrder,
 )
 from yuqing.models._view import IncidentStatus, Receipt, brief, owed, receipt
 
@@ -82,6 +87,13 @@ def parse_incident_id(value: str) -> str:
 
 
 __all__ = [
+    "NoticeRecord",
+    "Scope",
+    "Responsibility",
+    "TransferSource",
+    "Role",
+    "TransferOrder",
+    "LeadDesignation",
     "INCIDENT_ID_PATTERN",
     "MAX_HOURS",
     "MIN_HOURS",

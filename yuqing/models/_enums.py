@@ -116,11 +116,33 @@ class UnitKind(ZhEnum):
     CITY_GOVERNMENT = "city_government", "市人民政府"
     COUNTY_GOVERNMENT = "county_government", "县（市、区）人民政府"
     DEPARTMENT = "department", "市县部门"
+    COORDINATION = "coordination", "协调单位"
+    """宣传、网信 at province and city level, the provincial communications administration (A2.3):
+    informed, never responsible and never in a chain."""
 
     @property
     def is_government(self) -> bool:
         """A people's government (the provincial one stands for itself through its office)."""
         return self in (UnitKind.PROVINCIAL_OFFICE, UnitKind.CITY_GOVERNMENT, UnitKind.COUNTY_GOVERNMENT)
+
+    @property
+    def is_department(self) -> bool:
+        return self in (UnitKind.PROVINCIAL_DEPARTMENT, UnitKind.DEPARTMENT)
+
+
+class Role(ZhEnum):
+    """Whom in a unit a notification addresses (A1.3, A2.2): a role, never a person."""
+
+    LEADER_IN_CHARGE = "leader_in_charge", "分管负责人"
+    PRINCIPAL_LEADER = "principal_leader", "主要负责同志"
+    SECTION = "section", "科室"
+
+
+class TransferSource(ZhEnum):
+    """Why the provincial general office transfers an incident (A4.1)."""
+
+    STATE_COUNCIL = "state_council", "国务院办公厅转办"
+    IMPORTANT = "important", "重要政务舆情"
 
 
 class ObligationKind(ZhEnum):
@@ -131,6 +153,7 @@ class ObligationKind(ZhEnum):
     RESPONSE = "response", "予以回应"  # A3.3
     CONTINUED_RELEASE = "continued_release", "持续发布"  # A3.4, P3.d
     ACCEPTANCE = "acceptance", "接收转办"  # A4.2, P4.c
+    ANALYSIS = "analysis", "报送研判"  # P4.f, on a transferred incident
 
 
 class ObligationStatus(ZhEnum):
@@ -165,3 +188,5 @@ class ReportType(ZhEnum):
     RECLASSIFICATION = "reclassification", "重新定级"
     CLOSE = "close", "办结"
     EXPLANATION = "explanation", "超时说明"
+    TRANSFER = "transfer", "转办"
+    LEAD = "lead", "指定牵头部门"
