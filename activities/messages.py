@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from yuqing.models import Notification
+from yuqing.models import Notification, Role
 from yuqing.timefmt import beijing
 
 
@@ -31,8 +31,17 @@ def _owed(n: Notification) -> str:
 
 
 def _addressee(n: Notification) -> str:
-    """A1.3: the unit, its leader in charge and its section, as roles."""
+    """A1.3, A2.2: the unit and whom in it the notification addresses (roles, never people)."""
+    if n.role == Role.PRINCIPAL_LEADER:
+        return f"{n.target.name}（{n.target.principal or Role.PRINCIPAL_LEADER.zh}，{n.target.section}）"
+    if n.role == Role.SECTION:
+        return f"{n.target.name}（{n.target.section}）"
     return f"{n.target.name}（{n.target.leader}，{n.target.section}）"
+
+
+def _level(n: Notification) -> str:
+    event = f"，{n.incident.event.grade.zh}{n.incident.event.category.zh}" if n.incident.event else ""
+    return f"舆情等级{n.incident.opinion_level.zh}{event}"
 
 
 def render(n: Notification) -> Letter:
@@ -42,6 +51,26 @@ def render(n: Notification) -> Letter:
     if n.kind == "opened":
         word = "转办" if facts.transferred else "立案"
         return Letter(n, f"{word}：{title}", f"{_addressee(n)}：{title}，请按时办理：{_owed(n)}。")
+    if n.kind == "transfer":  # A4.1, A4.2
+        return Letter(n, f"转办：{title}", f"{_addressee(n)}：省政府办公厅将“{title}”转你单位办理，请即接即办，立即接收：{_owed(n)}。")
+    if n.kind == "lead":  # A2.1
+        return Letter(
+            n, f"指定牵头部门：{title}",
+            f"{_addressee(n)}：你单位被指定为“{title}”的牵头部门（责任单位：{facts.responsible_unit_name}），"
+            f"请组织协调、督促指导，并可代为报送办理情况。",
+        )  # fmt: skip
+    if n.kind == "leadership":  # A2.2
+        return Letter(
+            n, f"特别重大政务舆情：{title}",
+            f"{_addressee(n)}：“{title}”为特别重大政务舆情（责任单位：{facts.responsible_unit_name}），"
+            f"请切实负起领导责任。{_owed(n)}。",
+        )  # fmt: skip
+    if n.kind == "coordination":  # A2.3
+        return Letter(
+            n, f"舆情信息通报：{title}",
+            f"{_addressee(n)}：通报重要舆情信息“{title}”（{_level(n)}；责任单位：{facts.responsible_unit_name}）。"
+            f"{n.report_text or ''}",
+        )  # fmt: skip
     obligation = n.obligation
     kind = obligation.kind.zh if obligation else ""
     rule = obligation.rule if obligation else ""

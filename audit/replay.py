@@ -259,6 +259,7 @@ async def verify(
         ("escalations", "escalations", bounds.KEEP_ESCALATIONS),
         ("warnings", "warnings", bounds.KEEP_WARNINGS),
         ("delivery_failures", "failures", bounds.KEEP_FAILURES),
+        ("notices", "notices", bounds.KEEP_NOTICES),
     ):
         before = getattr(carried, kind) if carried is not None else []
         decided = getattr(journal, decided_in)
@@ -276,7 +277,7 @@ async def verify(
     incident = hf.workflow_id
     expected: dict[str, dict[str, Any]] = {}
     if carried is None:
-        expected[f"{incident}/opened/0/1"] = {"kind": "opened", "target": status.chain[0].code}
+        expected[f"{incident}/opened/0/1"] = {"kind": "opened", "target": started_input.chain[0].code}
     for n in carried.pending if carried is not None else []:
         expected[n.key] = {"kind": n.kind, "target": n.target.code, "at": n.at}
     for w in journal.warnings:
@@ -285,6 +286,8 @@ async def verify(
         expected[f"{incident}/{x.obligation_id}/{x.level}/{x.round}"] = {
             "kind": "escalation", "target": x.target, "at": x.at, "action": x.action,
         }  # fmt: skip
+    for t in journal.notices:  # transfers, leads, leadership (A2.2), coordination (A2.3)
+        expected[t.key] = {"kind": t.kind, "target": t.target, "at": t.at, "role": t.role}
     for r in journal.reports:
         if r.type == ReportType.MAJOR_SITUATION:
             expected[f"{incident}/major_situation#{r.seq}/0/1"] = {"kind": "major_situation", "at": r.arrived_at}
@@ -330,6 +333,8 @@ async def verify(
             problems.append(f"事件 {event_id}：通知 {key} 对象不符 sent to {n.target.code}, the record says {want['target']}")
         if "at" in want and n.at != want["at"]:
             problems.append(f"事件 {event_id}：通知 {key} 时间不符 sent at {n.at.isoformat()}, the record says {want['at'].isoformat()}")
+        if "role" in want and n.role != want["role"]:
+            problems.append(f"事件 {event_id}：通知 {key} 对象职务不符 addressed to {n.role}, the record says {want['role']}")
         if "action" in want and n.action != want["action"]:
             problems.append(f"事件 {event_id}：通知 {key} 督办方式不符 action {n.action}, the record says {want['action']}")
         if outcome == "failed" and last_task_completed > closed_at:

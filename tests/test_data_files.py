@@ -10,12 +10,12 @@ from yuqing.directory import DirectoryError, load_directory
 from yuqing.models import ObligationKind, UnitKind
 from yuqing.policy import PolicyError, load_policy
 
-HEADER = "code,name,kind,parent,leader,section\n"
-OFFICE = "sz-bgt,山东省人民政府办公厅,provincial_office,,分管副秘书长,政务公开处\n"
+HEADER = "code,name,kind,parent,domains,vertical,leader,section,principal\n"
+OFFICE = "sz-bgt,山东省人民政府办公厅,provincial_office,,,否,分管副秘书长,政务公开处,省长\n"
 
 
 def test_default_policy_is_the_notice_and_our_defaults() -> None:
-    """A3.1 5 h, A3.2 24 h, A3.3 48 h, P3.d 24 h, P4.c 1 h, P3.e 80%, P4.a intervals 1/1/6 h."""
+    """A3.1 5 h, A3.2 24 h, A3.3 48 h, P3.d 24 h, P4.c 1 h, P4.f 24 h, P3.e 80%, P4.a intervals 1/1/6 h."""
     p = load_policy()
     hours = {k.value: (p.of(k).window_hours, p.of(k).escalation_interval_hours, p.of(k).rule) for k in ObligationKind}
     assert hours == {
@@ -24,6 +24,7 @@ def test_default_policy_is_the_notice_and_our_defaults() -> None:
         "response": (48, 6, "A3.3"),
         "continued_release": (24, 6, "P3.d"),
         "acceptance": (1, 1, "P4.c"),
+        "analysis": (24, 1, "P4.f"),
     }
     assert p.warning_fraction == 0.8 and p.name == "鲁政办发〔2018〕18号"
     assert p.filing_grace_minutes == 30  # P4.h (ours): a report delayed by an outage counts at its filing time
@@ -74,13 +75,13 @@ def test_shipped_directory() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (HEADER + OFFICE + "a1,甲,department,nowhere,副局长,办公室\n", "line 3: unit 'a1' names unknown parent 'nowhere'"),
-        (HEADER + OFFICE + "a1,甲,department,a2,副局长,办公室\na2,乙,department,a1,副局长,办公室\n", "line 3: parents form a cycle"),
-        (HEADER + OFFICE + "a1,甲,department,sz-bgt,副局长,办公室\na1,乙,department,sz-bgt,副局长,办公室\n", "line 4: duplicate code 'a1' (first on line 3)"),
-        (HEADER + OFFICE + "a1,甲,ministry,sz-bgt,副局长,办公室\n", "line 3: kind"),
-        (HEADER + OFFICE + "a1,甲,department,sz-bgt\n", "line 3: expected 6 columns"),
-        ("a1,甲,department,,副局长,办公室\n", "line 1: columns must be"),
-        (HEADER + "a1,甲,department,,副局长,办公室\n", "exactly one provincial_office"),
+        (HEADER + OFFICE + "a1,甲,department,nowhere,教育,否,副局长,办公室,\n", "line 3: unit 'a1' names unknown parent 'nowhere'"),
+        (HEADER + OFFICE + "a1,甲,department,a2,教育,否,副局长,办公室,\na2,乙,department,a1,公安,否,副局长,办公室,\n", "line 3: parents form a cycle"),
+        (HEADER + OFFICE + "a1,甲,provincial_department,sz-bgt,教育,否,副厅长,办公室,\na1,乙,provincial_department,sz-bgt,公安,否,副厅长,办公室,\n", "line 4: 单位代码重复 duplicate code 'a1' (first on line 3)"),
+        (HEADER + OFFICE + "a1,甲,ministry,sz-bgt,教育,否,副局长,办公室,\n", "line 3: kind"),
+        (HEADER + OFFICE + "a1,甲,department,sz-bgt\n", "line 3: 列数不对 expected 9 columns"),
+        ("a1,甲,department,,教育,否,副局长,办公室,\n", "line 1: 列名不对 columns must be"),
+        (HEADER + "a1,甲,provincial_department,,教育,否,副局长,办公室,\n", "exactly one provincial_office"),
     ],
 )
 def test_broken_directory_names_the_line(tmp_path: Path, text: str, message: str) -> None:

@@ -25,6 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.notify import Notifier
+    from workflows.rules import article2_coordination as article2
     from workflows.rules import article3_timeliness as article3
     from workflows.rules import article4_supervision as article4
     from workflows.rules import authority, bounds, intake, validation
@@ -43,7 +44,9 @@ with workflow.unsafe.imports_passed_through():
         IncidentRecord,
         IncidentState,
         IncidentStatus,
+        LeadDesignation,
         MajorSituationReport,
+        NoticeRecord,
         Notification,
         NotificationKind,
         Obligation,
@@ -54,8 +57,13 @@ with workflow.unsafe.imports_passed_through():
         Rejection,
         Report,
         ReportRef,
+        ReportType,
         ResponseReport,
+        Role,
         RunJournal,
+        Transfer,
+        TransferOrder,
+        TransferSource,
         Unit,
         WarningRecord,
         brief,
@@ -66,6 +74,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 WORKFLOW_NAME = "IncidentWorkflow"
+ARTICLES_1_2 = "articles-1-2"
+"""``workflow.patched`` id of the third release: lead department, transfers at any time, principal
+leaders, coordination and P4.f (incidents recorded before it replay without them)."""
 STATUS_QUERY = "status"
 REPORT = intake.REPORT_NAME
 
@@ -123,6 +134,8 @@ class IncidentWorkflow:
         input, record = self._input, self._record
         if input.carried is None:
             self._notify_opened()
+            if self._articles_1_2():
+                self._open_articles_1_2()
         for notification in record.pending:  # handed over undelivered: sent again (P4.b, idempotent)
             self._dispatch(notification)
         record.pending = []
@@ -244,7 +257,8 @@ class IncidentWorkflow:
     @workflow.update(dynamic=True)
     def on_update(self, name: str, args: Sequence[RawValue]) -> Receipt:
         """File a report (D3) and answer with a small receipt; the validator refused what it cannot take."""
-        message = intake.message(name, args, workflow.payload_converter())
+        self._articles_1_2()
+        message = intake.message(name, args, workflow.payload_converter(), self._types())
         if isinstance(message, intake.Refused):  # the validator refused it already; never on replay
             raise ApplicationError(message.reason, type="ReportRejected", non_retryable=True)
         record = self._ready()
@@ -260,12 +274,12 @@ class IncidentWorkflow:
     def validate_update(self, name: str, args: Sequence[RawValue]) -> None:
         if self._input is None or self._record is None:
             raise ApplicationError(f"事件未能立案 the incident did not start: {self._problem}", non_retryable=True)
-        message = intake.message(name, args, workflow.payload_converter())
+        message = intake.message(name, args, workflow.payload_converter(), self._types())
         if isinstance(message, intake.Refused):
             raise ApplicationError(message.reason, type="ReportRejected", non_retryable=True)
         if validation.already_filed(self._record, message) is not None:
             return  # answered with the first filing's seq, not filed again
-        reason = validation.refusal(self._record, self._input.chain, message, workflow.now())
+        reason = validation.refusal(self._record, self._chain(), message, workflow.now())
         if reason is not None:
             raise ApplicationError(reason, type="ReportRejected", non_retryable=True)
 
@@ -279,13 +293,14 @@ class IncidentWorkflow:
         self._changed = True
         if self._input is None or self._record is None:
             return  # the workflow is failing at its start; nothing to record into
+        self._articles_1_2()
         try:  # pure functions of the input: whatever they raise on a message they did not foresee, refuse it
-            message = intake.message(name, args, workflow.payload_converter())
+            message = intake.message(name, args, workflow.payload_converter(), self._types())
             if isinstance(message, intake.Refused):
                 self._reject(message.reason, type=message.type, by=message.by, value=message.value)
                 return
             filed = validation.already_filed(self._record, message)
-            reason = None if filed is not None else validation.refusal(self._record, self._input.chain, message, workflow.now())
+            reason = None if filed is not None else validation.refusal(self._record, self._chain(), message, workflow.now())
         except Exception as err:  # never fail the workflow task on a message
             self._reject(f"无法处理的报告 a message that could not be taken: {type(err).__name__}", type=None, by=None)
             return
@@ -355,6 +370,14 @@ class IncidentWorkflow:
                 if o.kind == ObligationKind.ACCEPTANCE and o.open:
                     record.obligations[i] = article3.fulfil(o, counted, ref.seq)
                     ref.met.append(o.id)
+            if self._articles_1_2():  # P4.f: the analysis of a transferred incident is due after acceptance
+                record.obligations.append(
+                    article4.analysis_obligation(counted, input.policy, record.obligations, record.issued, record.on_file)
+                )
+        elif isinstance(report, TransferOrder):  # A4.1, S3
+            self._transfer(report, ref, counted)
+        elif isinstance(report, LeadDesignation):  # A2.1, S5
+            self._designate_lead(report, ref, counted)
         elif isinstance(report, MajorSituationReport):  # A4.4, D4
             self._report_major_situation(ref, report.text)
         elif isinstance(report, ReclassificationReport):  # P3.c, S4
@@ -372,7 +395,11 @@ class IncidentWorkflow:
                 obligation.explanation = Explanation(
                     seq=ref.seq, by=ref.by, at=now, text=ref.text, text_sha256=ref.text_sha256
                 )
-        # an analysis (研判, A4.3) is recorded, with no clock
+        if report.type in authority.REQUIRED_ON_FILE and record.transfer is not None:  # A4.3, P4.f
+            record.on_file.setdefault(report.type, ref.seq)
+            if report.type == ReportType.ANALYSIS:
+                record.obligations, met = article4.meet_analysis(record.obligations, counted, ref.seq)
+                ref.met.extend(met)
         record.reports_total = ref.seq
         record.reports.append(ref)
         record.seen[bounds.report_key(report.as_, report.report_id)] = ref.seq
@@ -421,7 +448,13 @@ class IncidentWorkflow:
             record.first_due,
             record.issued,
         )
+        raised_from = record.opinion_level
         record.opinion_level, record.event = level, event
+        if self._articles_1_2():
+            if article2.tells_leadership(raised_from, level):  # A2.2
+                self._tell_leadership(f"leadership#{ref.seq}")
+            if article2.tells_coordination(raised_from, level):  # A2.3
+                self._coordinate(f"coordination#{ref.seq}")
 
     def _close(self, now: datetime, reason: str, by: str, at: datetime) -> None:
         """办结 at ``now``; what was due by ``at`` (the time that counts) stays missed, the rest is waived."""
@@ -442,22 +475,119 @@ class IncidentWorkflow:
         self._journal.dropped.extend(dropped)
         bounds.trim(record)
 
+    # ------------------------------------------- Articles 一 and 二: who answers, who is told
+
+    def _articles_1_2(self) -> bool:
+        """Whether this incident runs the third release's rules: decided once, on the record, behind
+        ``workflow.patched`` so histories recorded before it replay as they ran."""
+        record = self._ready()
+        if record.articles_1_2 is None:
+            record.articles_1_2 = workflow.patched(ARTICLES_1_2)
+        return record.articles_1_2
+
+    def _open_articles_1_2(self) -> None:
+        """At opening: the transfer on the list (A4.1), principal leaders (A2.2), coordination (A2.3)."""
+        record = self._ready()
+        if record.transfer is not None and not record.transfers:
+            record.transfers, record.transfers_total = [record.transfer], 1
+        if article2.tells_leadership(None, record.opinion_level):
+            self._tell_leadership("leadership#0")
+        if article2.tells_coordination(None, record.opinion_level):
+            self._coordinate("coordination#0")
+
+    def _transfer(self, order: TransferOrder, ref: ReportRef, at: datetime) -> None:
+        """A4.1, P4.c: the receiving unit and its chain take over; its acceptance is due within 1 h."""
+        input, record = self._inputs()
+        self._articles_1_2()
+        to = order.chain[0]
+        transfer = Transfer(
+            at=at, by=order.as_, from_state_council=order.source == TransferSource.STATE_COUNCIL,
+            note=clip(order.text, 100, 300), to=to.code, previous=record.responsible_unit,
+        )  # fmt: skip
+        ref.changes = {"to": to.code, "from": record.responsible_unit, "source": order.source.value}
+        record.obligations = article4.retransfer(record.obligations, at, to.code)
+        record.obligations.append(article4.acceptance_obligation(transfer, input.policy, record.obligations, record.issued))
+        record.transfer = transfer
+        record.transfers.append(transfer)
+        record.transfers_total = max(record.transfers_total, len(record.transfers) - 1) + 1
+        record.chain, record.coordination = list(order.chain), list(order.coordination)
+        record.responsible_unit = to.code
+        record.accepted_at = record.accepted_by = None
+        record.lead_unit = record.lead_by = record.lead_at = None  # the lead was the previous government's
+        record.on_file = {}
+        self._tell("transfer", to, f"transfer#{ref.seq}")
+        workflow.logger.warning("incident transferred", extra={"to": to.code, "from": transfer.previous})
+
+    def _designate_lead(self, order: LeadDesignation, ref: ReportRef, at: datetime) -> None:
+        """A2.1: the lead department may report (S1) and hears the responsible unit's escalations."""
+        record = self._ready()
+        ref.changes = {"lead": order.unit.code, "from": record.lead_unit.code if record.lead_unit else None}
+        record.lead_unit, record.lead_by, record.lead_at = order.unit, order.as_, at
+        self._tell("lead", order.unit, f"lead#{ref.seq}")
+
+    def _tell_leadership(self, about: str) -> None:
+        """A2.2: the principal leaders of the county and city governments in the chain, at once."""
+        for level, unit in enumerate(self._chain(), start=1):
+            if unit.kind in article2.LEADING_GOVERNMENTS:
+                self._tell("leadership", unit, about, level=level, role=Role.PRINCIPAL_LEADER)
+
+    def _coordinate(self, about: str, report: tuple[ReportRef, str] | None = None) -> None:
+        """A2.3: 宣传 and 网信 of the responsible unit's level and the communications administration."""
+        input, record = self._inputs()
+        for level, unit in enumerate(input.coordination_of(record), start=1):
+            self._tell("coordination", unit, about, level=level, report=report)
+
+    def _role(self, target: Unit) -> Role:
+        """A2.2: at 特别重大 a government is addressed through its principal leader."""
+        record = self._ready()
+        if record.articles_1_2 and article2.addresses_principal(target, record.opinion_level):
+            return Role.PRINCIPAL_LEADER
+        return Role.LEADER_IN_CHARGE
+
+    def _tell(
+        self,
+        kind: NotificationKind,
+        target: Unit,
+        about: str,
+        *,
+        level: int = 0,
+        round_: int = 1,
+        role: Role | None = None,
+        obligation: Obligation | None = None,
+        action: EscalationAction | None = None,
+        skipped: int = 0,
+        report: tuple[ReportRef, str] | None = None,
+    ) -> None:
+        """Send a notification beyond warnings and escalations and record it (A1.3, P4.b)."""
+        record = self._ready()
+        role = role or self._role(target)
+        key = article4.idempotency_key(workflow.info().workflow_id, about, level, round_)
+        notice = NoticeRecord(kind=kind, key=key, target=target.code, role=role, at=workflow.now())
+        record.notices.append(notice)
+        record.notices_total += 1
+        self._journal.notices.append(notice)
+        bounds.trim(record)
+        self._send(
+            kind, target, obligation=obligation, key_id=about, level=level, round_=round_, action=action,
+            skipped=skipped, role=role, report=report,
+        )  # fmt: skip
+
     # ------------------------------------------------------- the notifications
 
     def _warn(self, obligation: Obligation, now: datetime) -> None:
         """P3.e: the responsible unit hears before the deadline."""
-        input, record = self._inputs()
-        target = input.chain[0]
+        record = self._ready()
+        target = self._chain()[0]
         warning = WarningRecord(obligation=obligation.kind, obligation_id=obligation.id, target=target.code, at=now)
         record.warnings.append(warning)
         record.warnings_total += 1
         self._journal.warnings.append(warning)
-        self._send("warning", target, obligation=obligation)
+        self._send("warning", target, obligation=obligation, role=self._role(target))
 
     def _escalate(self, obligation: Obligation, index: int, now: datetime) -> None:
         """D.esc, P4.a, P4.d: one step up the chain; the steps it skipped are recorded, not sent."""
-        input, record = self._inputs()
-        step = article4.step(obligation, index, input.chain)
+        record = self._ready()
+        step = article4.step(obligation, index, self._chain())
         skipped = index - obligation.next_step
         obligation.next_step = index + 1
         obligation.escalations += 1
@@ -483,19 +613,24 @@ class IncidentWorkflow:
         )
         self._send(
             "escalation", step.target, obligation=obligation, level=step.level, round_=step.round,
-            action=step.action, skipped=skipped,
+            action=step.action, skipped=skipped, role=self._role(step.target),
         )  # fmt: skip
+        if step.level == 1 and record.lead_unit is not None:  # A2.1, P4.d: the lead hears what the unit hears
+            self._tell(
+                "escalation", record.lead_unit, f"{obligation.id}+lead", level=step.level, round_=step.round,
+                obligation=obligation, action=step.action, skipped=skipped,
+            )  # fmt: skip
 
     def _report_major_situation(self, ref: ReportRef, text: str) -> None:
         """A4.4, D4: 遇有重大情况，随时向省政府报告 — at once, no timer in between."""
-        input, _ = self._inputs()
-        target = article4.major_situation_target(input.chain)
+        target = article4.major_situation_target(self._chain())
         self._send("major_situation", target, key_id=f"major_situation#{ref.seq}", report=(ref, text))
+        if self._articles_1_2():  # A2.3: important information goes to 宣传, 网信 and 通信管理 too
+            self._coordinate(f"coordination#{ref.seq}", report=(ref, text))
 
     def _notify_opened(self) -> None:
         """The responsible unit learns of the incident and its deadlines (A4.1 where transferred)."""
-        input, _ = self._inputs()
-        self._send("opened", input.chain[0], key_id="opened")
+        self._send("opened", self._chain()[0], key_id="opened")
 
     def _send(
         self,
@@ -509,10 +644,11 @@ class IncidentWorkflow:
         action: EscalationAction | None = None,
         skipped: int = 0,
         report: tuple[ReportRef, str] | None = None,
+        role: Role = Role.LEADER_IN_CHARGE,
     ) -> None:
         """A notification as facts (the activity writes its words), keyed by the workflow id (P4.b)."""
         input, record = self._inputs()
-        unit = input.chain[0]
+        unit = self._chain()[0]
         facts = IncidentFacts(
             title=input.incident.title,
             responsible_unit=unit.code,
@@ -523,7 +659,7 @@ class IncidentWorkflow:
             transferred=record.transfer is not None,
             owed=owed(record.obligations),
         )
-        subject = obligation.id if obligation is not None else (key_id or kind)
+        subject = key_id or (obligation.id if obligation is not None else kind)
         self._dispatch(
             Notification(
                 key=article4.idempotency_key(workflow.info().workflow_id, subject, level, round_),
@@ -531,6 +667,7 @@ class IncidentWorkflow:
                 kind=kind,
                 at=workflow.now(),
                 target=target,
+                role=role,
                 incident=facts,
                 obligation=brief(obligation) if obligation is not None else None,
                 level=level,
@@ -604,6 +741,17 @@ class IncidentWorkflow:
         if self._record is None:
             raise ApplicationError(f"事件未能立案 the incident did not start: {self._problem}", non_retryable=True)
         return self._record
+
+    def _types(self) -> Sequence[ReportType]:
+        """The message types this incident takes (an incident of an earlier release: the earlier ones)."""
+        if self._record is not None and self._record.articles_1_2 is False:
+            return intake.SECOND_RELEASE_TYPES
+        return tuple(ReportType)
+
+    def _chain(self) -> list[Unit]:
+        """The chain now (P4.d): the receiving unit's after a transfer (A4.1)."""
+        input, record = self._inputs()
+        return input.chain_of(record)
 
     def _inputs(self) -> tuple[IncidentInput, IncidentRecord]:
         record = self._ready()

@@ -30,10 +30,15 @@ CREATE TABLE IF NOT EXISTS notifications (
     body          TEXT NOT NULL,
     payload       TEXT NOT NULL,
     recorded_at   TEXT NOT NULL,
-    attempts      INTEGER NOT NULL DEFAULT 1
+    attempts      INTEGER NOT NULL DEFAULT 1,
+    role          TEXT,
+    section       TEXT
 );
 CREATE INDEX IF NOT EXISTS notifications_incident ON notifications (incident_id, at);
 """
+ADDED_COLUMNS = {"role": "TEXT", "section": "TEXT"}
+"""Columns added after the first release (A1.3: whom in the unit a notification addresses): an outbox
+made by an earlier release gains them on first use, its rows kept."""
 
 
 class SqliteOutbox:
@@ -49,6 +54,10 @@ class SqliteOutbox:
             with sqlite3.connect(self.path, timeout=30) as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(SCHEMA)
+                have = {row[1] for row in conn.execute("PRAGMA table_info(notifications)")}
+                for column, kind in ADDED_COLUMNS.items():
+                    if column not in have:
+                        conn.execute(f"ALTER TABLE notifications ADD COLUMN {column} {kind}")
             self._ready = True
         return sqlite3.connect(self.path, timeout=30)
 
@@ -58,13 +67,14 @@ class SqliteOutbox:
         with self._connect() as conn:
             inserted = conn.execute(
                 """INSERT INTO notifications (key, incident_id, kind, obligation_id, level, round, target,
-                       target_name, action, at, subject, body, payload, recorded_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       target_name, action, at, subject, body, payload, recorded_at, role, section)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (key) DO NOTHING""",
                 (
                     n.key, n.incident_id, n.kind, n.about, n.level, n.round, n.target.code,
                     n.target.name, n.action.value if n.action else None, n.at.isoformat(), letter.subject,
-                    letter.body, n.model_dump_json(), datetime.now(timezone.utc).isoformat(),
+                    letter.body, n.model_dump_json(), datetime.now(timezone.utc).isoformat(), n.role.value,
+                    n.target.section,
                 ),
             ).rowcount
             if not inserted:

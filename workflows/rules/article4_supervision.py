@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from workflows.rules.article3_timeliness import new_obligation
+from workflows.rules.article3_timeliness import fulfil, new_obligation, waive
 from yuqing.directory import Directory
 from yuqing.models import (
     EscalationAction,
@@ -19,6 +19,7 @@ from yuqing.models import (
     ObligationKind,
     ObligationStatus,
     Policy,
+    ReportType,
     Transfer,
     Unit,
     UnitKind,
@@ -45,9 +46,47 @@ def escalation_chain(directory: Directory, unit_code: str) -> list[Unit]:
     return chain
 
 
-def acceptance_obligation(transfer: Transfer, policy: Policy) -> Obligation:
+def acceptance_obligation(
+    transfer: Transfer,
+    policy: Policy,
+    existing: Sequence[Obligation] = (),
+    issued: Mapping[ObligationKind, int] | None = None,
+) -> Obligation:
     """A4.1, A4.2, P4.c: a transferred incident is accepted (接收) within 1 h of the transfer."""
-    return new_obligation(ObligationKind.ACCEPTANCE, transfer.at, policy, [])
+    return new_obligation(ObligationKind.ACCEPTANCE, transfer.at, policy, existing, issued=issued)
+
+
+def retransfer(obligations: Sequence[Obligation], at: datetime, to: str) -> list[Obligation]:
+    """A4.1: transferred again, the previous receiving unit's pending acceptance is the office's to let go
+    (S7 binds the unit, not the office); one already overdue stays missed on the record (P3.f) and is
+    met, late, by the new unit's acceptance."""
+    why = f"改转 {to} transferred to {to}"
+    return [waive(o, at, why) if o.kind == ObligationKind.ACCEPTANCE else o for o in obligations]
+
+
+def analysis_obligation(
+    accepted_at: datetime,
+    policy: Policy,
+    existing: Sequence[Obligation],
+    issued: Mapping[ObligationKind, int],
+    on_file: Mapping[ReportType, int],
+) -> Obligation:
+    """P4.f: on a transferred incident (督办件) the analysis (研判) is due within 24 h of acceptance; one
+    already filed since the transfer meets it at once."""
+    obligation = new_obligation(ObligationKind.ANALYSIS, accepted_at, policy, existing, issued=issued)
+    seq = on_file.get(ReportType.ANALYSIS)
+    return fulfil(obligation, accepted_at, seq) if seq is not None else obligation
+
+
+def meet_analysis(obligations: Sequence[Obligation], at: datetime, seq: int) -> tuple[list[Obligation], list[str]]:
+    """P4.f: an analysis report meets the open analysis obligation (late if after its due instant)."""
+    kept, met = [], []
+    for o in obligations:
+        if o.kind == ObligationKind.ANALYSIS and o.open:
+            o = fulfil(o, at, seq)
+            met.append(o.id)
+        kept.append(o)
+    return kept, met
 
 
 # ----------------------------------------------------------------- reports (P4.h)

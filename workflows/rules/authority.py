@@ -16,6 +16,7 @@ from yuqing.models import (
     Obligation,
     ObligationKind,
     OpinionLevel,
+    ReportType,
     SuddenEvent,
     Unit,
     UnitKind,
@@ -79,11 +80,79 @@ def may_close(actor: str, chain: Sequence[Unit]) -> str | None:
     )
 
 
-def may_transfer(actor: str, chain: Sequence[Unit]) -> str | None:
-    """S3, A4.1: a transfer (转交) is the provincial general office's."""
-    if _is_office(actor, chain):
+def may_transfer(actor: str, chain: Sequence[Unit], to_chain: Sequence[Unit] | None = None) -> str | None:
+    """S3, A4.1: a transfer (转交) is the provincial general office's, to a unit that can answer: not a
+    coordination unit (A2.3), not the office itself, not the unit already responsible; the receiving
+    unit's chain ends at the same office."""
+    if not _is_office(actor, chain):
+        return f"只有省政府办公厅可以转办 only the provincial general office transfers an incident, not {actor} (A4.1, S3)"
+    if to_chain is None:
         return None
-    return f"只有省政府办公厅可以转办 only the provincial general office transfers an incident, not {actor} (A4.1, S3)"
+    to = to_chain[0]
+    problem = may_be_responsible(to)
+    if problem is not None:
+        return problem
+    if to.code == chain[0].code:
+        return f"事件已由 {to.code} 负责 the incident is already {to.code}'s: nothing to transfer (A4.1)"
+    if to.kind == UnitKind.PROVINCIAL_OFFICE:
+        return "省政府办公厅转办给涉事市、部门，而非自身 the office transfers to the involved city or department, not to itself (A4.1)"
+    if to_chain[-1].code != _office(chain).code or to_chain[-1].kind != UnitKind.PROVINCIAL_OFFICE:
+        return f"接收单位的督办链须止于省政府办公厅 {_office(chain).code} the receiving unit's chain must end at the office (P4.d)"
+    if any(u.kind == UnitKind.COORDINATION for u in to_chain) or len({u.code for u in to_chain}) != len(to_chain):
+        return "接收单位的督办链有误 the receiving unit's chain is not a chain of responsibility (P4.d, A2.3)"
+    return None
+
+
+def may_be_responsible(unit: Unit) -> str | None:
+    """A2.3: the propaganda, cyberspace and communications units are told, never responsible."""
+    if unit.kind == UnitKind.COORDINATION:
+        return (
+            f"{unit.name}（{unit.code}）是协调单位，只接收通报，不作为责任单位 {unit.code} is a coordination unit: "
+            f"it is informed, never responsible and never in a chain (A2.3)"
+        )
+    return None
+
+
+def home_government(chain: Sequence[Unit]) -> Unit:
+    """The government the incident belongs to (A2.1): the first government in its chain (the
+    responsible unit itself where it is one; the provincial office for a provincial department)."""
+    return next(u for u in chain if u.kind.is_government)
+
+
+def may_designate_lead(actor: str, chain: Sequence[Unit], lead: Unit) -> str | None:
+    """S5, A2.1: the government the incident belongs to, a government above it in the chain, or the
+    provincial office designates a lead department (牵头部门) among that government's departments."""
+    home = home_government(chain)
+    governments = [u for u in chain if u.kind.is_government]
+    if not any(u.code == actor for u in governments):
+        return (
+            f"只有事件所属政府 {home.code} 或其上级政府、省政府办公厅可以指定牵头部门 only the government the "
+            f"incident belongs to ({home.code}), one above it or the provincial office designates a lead department, not {actor} (S5)"
+        )
+    if not lead.kind.is_department:
+        return f"牵头部门须是政府部门 the lead must be a department, not {lead.code} ({lead.kind.zh}) (A2.1, S5)"
+    if lead.code == chain[0].code:
+        return f"{lead.code} 已是责任单位 {lead.code} is the responsible unit itself (A2.1)"
+    if _is_office(actor, chain):
+        allowed = governments
+    else:
+        allowed = [u for u in governments if u.code == actor]
+    if not any(lead.parent == u.code for u in allowed):
+        names = "、".join(u.code for u in allowed)
+        return f"牵头部门须是 {names} 的部门 the lead department must be one of {names}'s departments, not {lead.code} (A2.1, S5)"
+    return None
+
+
+REQUIRED_ON_FILE = (ReportType.ANALYSIS, ReportType.RESPONSE, ReportType.DISPOSITION)
+"""P4.f: what a transferred incident (督办件) has on file before its final disposition."""
+
+
+def missing_before_final(record: IncidentRecord) -> list[ReportType]:
+    """P4.f: on a transferred incident the analysis, response and disposition reports must be on file
+    (since the latest transfer) before a final disposition; the office can still close it with a reason."""
+    if record.transfer is None or record.articles_1_2 is False:
+        return []
+    return [t for t in REQUIRED_ON_FILE if t not in record.on_file]
 
 
 def lowers(

@@ -38,6 +38,8 @@ KEEP_WARNINGS = 20
 KEEP_REPORTS = 8
 KEEP_REJECTED = 20
 KEEP_FAILURES = 10
+KEEP_NOTICES = 20
+KEEP_TRANSFERS = 10
 KEEP_SEEN = 150
 """Report ids of earlier runs handed on, so a re-sent report is answered, not filed again (the current
 run's are all kept: ``Limits.run_reports`` hands over after at most 100)."""
@@ -111,6 +113,8 @@ def trim(record: IncidentRecord) -> None:
     record.reports = last(record.reports, KEEP_REPORTS)
     record.rejected = last(record.rejected, KEEP_REJECTED)
     record.delivery_failures = last(record.delivery_failures, KEEP_FAILURES)
+    record.notices = last(record.notices, KEEP_NOTICES)
+    record.transfers = last(record.transfers, KEEP_TRANSFERS)
 
 
 def size_of(record: IncidentRecord) -> int:

@@ -25,7 +25,6 @@ MAX_MESSAGE_BYTES = 64 * 1024
 """A report is at most 4,000 characters of text: anything bigger is refused before decoding.
 An accepted update's payload is echoed into the history; one over the server's blob limit would
 make the server terminate the workflow, so nothing near it is ever accepted."""
-TYPES = frozenset(t.value for t in ReportType)
 CLIP_CHARS = 300
 CLIP_BYTES = 400
 """Of what a client sent, kept beside a rejection: 300 characters, and never more than 400 bytes."""
@@ -61,8 +60,18 @@ def first_error(err: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
-def message(name: str, args: Sequence[RawValue], converter: PayloadConverter) -> Report | Refused:
-    """The report carried by a signal or update called ``name``, or why it is refused."""
+SECOND_RELEASE_TYPES = tuple(t for t in ReportType if t not in (ReportType.TRANSFER, ReportType.LEAD))
+"""The message types before Articles 一/二 (transfer at any time, lead department)."""
+
+
+def message(
+    name: str, args: Sequence[RawValue], converter: PayloadConverter, types: Sequence[ReportType] = tuple(ReportType)
+) -> Report | Refused:
+    """The report carried by a signal or update called ``name``, or why it is refused.
+
+    ``types`` are the message types the incident takes: an incident opened before the third release
+    takes the first ones only (``SECOND_RELEASE_TYPES``), and its refusals name those, as they did.
+    """
     if name != REPORT_NAME:
         return Refused(f"未知消息 unknown message {clip(name, 64)!r}: send {REPORT_NAME!r}", value=None)
     if not args:
@@ -90,10 +99,10 @@ def message(name: str, args: Sequence[RawValue], converter: PayloadConverter) ->
         return Refused(f"报告须为 JSON 对象 a report must be a JSON object, not {shown}", value=_excerpt(value))
     if "type" not in value:
         return Refused("报告缺少类型 the report has no 'type'", by=by, value=_excerpt(value))
-    if not isinstance(value["type"], str) or value["type"] not in TYPES:
+    if not isinstance(value["type"], str) or value["type"] not in {t.value for t in types}:
         return Refused(
             f"未知报告类型 unknown report type {clip(str(value['type']), 40)!r}; 可选 choose from: "
-            f"{', '.join(t.value for t in ReportType)}",
+            f"{', '.join(t.value for t in types)}",
             type=kind,
             by=by,
             value=_excerpt(value),
@@ -138,6 +147,8 @@ def start_input(
         )
     if chain[0].code != incident.responsible_unit:
         return f"chain[0] {chain[0].code!r} is not the responsible unit {incident.responsible_unit!r} (P4.d)"
+    if any(u.kind == UnitKind.COORDINATION for u in chain):  # A2.3: told, never responsible
+        return "chain: 协调单位（宣传、网信、通信管理）不作为责任单位，不在督办链中 a coordination unit is never responsible nor in a chain (A2.3)"
     office = chain[-1]
     if office.kind != UnitKind.PROVINCIAL_OFFICE:
         return f"chain 须以省政府办公厅结束 the chain must end with the provincial office, not {office.code!r} (P4.d)"

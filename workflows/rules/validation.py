@@ -18,10 +18,12 @@ from yuqing.models import (
     ExplanationReport,
     IncidentRecord,
     IncidentState,
+    LeadDesignation,
     OpinionLevel,
     ReclassificationReport,
     Report,
     SuddenEvent,
+    TransferOrder,
     Unit,
 )
 from yuqing.timefmt import beijing
@@ -64,6 +66,10 @@ def refusal(record: IncidentRecord, chain: Sequence[Unit], report: Report, now: 
         return authority.may_accept(actor, record)
     if isinstance(report, CloseRequest):
         return authority.may_close(actor, chain)
+    if isinstance(report, TransferOrder):  # A4.1, S3
+        return authority.may_transfer(actor, chain, report.chain)
+    if isinstance(report, LeadDesignation):  # A2.1, S5
+        return authority.may_designate_lead(actor, chain, report.unit)
     if isinstance(report, ReclassificationReport):
         outside = authority.in_chain(actor, chain)
         if outside is not None:
@@ -76,10 +82,19 @@ def refusal(record: IncidentRecord, chain: Sequence[Unit], report: Report, now: 
             return "定级未变 the grading would not change (P3.c)"
         down = authority.lowers(record.opinion_level, record.event, level, event)
         return authority.may_reclassify(actor, chain, down)
-    problem = authority.may_report(actor, chain)
+    lead = record.lead_unit.code if record.lead_unit is not None else None
+    problem = authority.may_report(actor, chain, lead)
     if problem is None and isinstance(report, ExplanationReport):
         problem = explanation_refusal(record.obligation(report.obligation_id), report.obligation_id)
     if problem is None and isinstance(report, DispositionReport) and report.final and record.final_disposition:
         first = record.final_disposition
         problem = f"已报最终处置（第 {first.seq} 号，{first.by}）a final disposition is already on file as report #{first.seq} (S3)"
+    if problem is None and isinstance(report, DispositionReport) and report.final:
+        missing = authority.missing_before_final(record)
+        if missing:
+            problem = (
+                f"督办件须先报送{'、'.join(t.zh for t in missing)}情况，方可报最终处置 a transferred incident needs "
+                f"its {', '.join(t.value for t in missing)} report(s) on file before a final disposition (P4.f); "
+                f"the provincial office can still close it with a reason"
+            )
     return problem

@@ -46,9 +46,20 @@ class IncidentInput(Model):
     """The escalation chain (P4.d), resolved from the unit directory at opening."""
     opened_by: UnitCode
     """The unit that opened the incident."""
+    coordination: list[Unit] = Field(default_factory=list, max_length=8)
+    """Who is told of important information (A2.3): 宣传 and 网信 of the responsible unit's level and the
+    provincial communications administration, resolved from the directory at opening."""
     limits: Limits = Limits()
     search_attributes: bool = True
     """Publish the ``Yuqing*`` search attributes (``yuqing list``). Off only on a server that cannot
     store custom ones (Temporal's Java test server, which the suite uses to skip months in seconds)."""
     carried: IncidentRecord | None = None
     """The record carried over continue-as-new; ``None`` on the first run."""
+
+    def chain_of(self, record: IncidentRecord) -> list[Unit]:
+        """The chain now (P4.d): the receiving unit's after a transfer (A4.1), else the opening one."""
+        return record.chain if record.chain else self.chain
+
+    def coordination_of(self, record: IncidentRecord) -> list[Unit]:
+        """The coordination units now (A2.3): the receiving level's after a transfer."""
+        return record.coordination if record.coordination is not None else self.coordination

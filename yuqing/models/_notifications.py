@@ -17,10 +17,13 @@ from yuqing.models._enums import (
     ObligationKind,
     ObligationStatus,
     OpinionLevel,
+    Role,
 )
 from yuqing.models._incident import SuddenEvent, Unit
 
-NotificationKind = Literal["opened", "warning", "escalation", "major_situation"]
+NotificationKind = Literal[
+    "opened", "warning", "escalation", "major_situation", "transfer", "lead", "leadership", "coordination"
+]
 
 
 class ObligationBrief(Model):
@@ -47,7 +50,8 @@ class IncidentFacts(Model):
 
 
 class Notification(Model):
-    """One message to a unit: an opening, a warning, an escalation, a major situation.
+    """One message to a unit: an opening, a warning, an escalation, a major situation, a transfer, a
+    lead designation, leadership (A2.2) or coordination (A2.3).
 
     ``key`` is its idempotency key (P4.b): workflow id, obligation, level and round.
     """
@@ -57,6 +61,9 @@ class Notification(Model):
     kind: NotificationKind
     at: Timestamp
     target: Unit
+    role: Role = Role.LEADER_IN_CHARGE
+    """Whom in the target it addresses (A1.3): its leader in charge, or a government's principal
+    leader (A2.2); the target's section does the work either way."""
     incident: IncidentFacts
     obligation: ObligationBrief | None = None
     level: int = 0

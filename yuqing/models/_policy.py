@@ -34,6 +34,10 @@ class ObligationPolicy(Model):
         return timedelta(hours=self.escalation_interval_hours)
 
 
+ANALYSIS_DEFAULT = {"rule": "P4.f", "window_hours": 24, "escalation_interval_hours": 1}
+"""P4.f (ours): on a transferred incident the analysis is due 24 h after acceptance."""
+
+
 class Policy(Model):
     """One province's deadlines (A3.1-A3.4, P3.d, P3.e, P4.a, P4.b, P4.c, P4.h).
 
@@ -50,6 +54,17 @@ class Policy(Model):
     """P4.h (ours): a report reaching the workflow at most this long after it was filed counts at
     its filing time."""
     obligations: dict[ObligationKind, ObligationPolicy]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _analysis_default(cls, data: object) -> object:
+        """P4.f came with the third release: a policy copied into an older incident has no entry for
+        it, and must still decode (its histories replay); it gets the project's default."""
+        if isinstance(data, dict) and isinstance(data.get("obligations"), dict):
+            obligations = data["obligations"]
+            if ObligationKind.ANALYSIS.value not in obligations and ObligationKind.ANALYSIS not in obligations:
+                data = {**data, "obligations": {**obligations, ObligationKind.ANALYSIS.value: ANALYSIS_DEFAULT}}
+        return data
 
     @model_validator(mode="after")
     def _every_kind(self) -> Policy:

@@ -24,9 +24,10 @@ from yuqing.models._enums import (
     ReleaseChannel,
     ReportType,
     ResponseWay,
+    Role,
     Speaker,
 )
-from yuqing.models._incident import SuddenEvent, Transfer
+from yuqing.models._incident import SuddenEvent, Transfer, Unit
 from yuqing.models._notifications import Notification
 
 TRANSIT = timedelta(seconds=1)
@@ -139,6 +140,18 @@ class Escalation(Record):
     """Steps that fell due while nobody could act, collapsed into this one (P4.a): never a burst."""
 
 
+class NoticeRecord(Record):
+    """A notification beyond warnings and escalations: a transfer (A4.1), a lead designation (A2.1), the
+    lead's copy of an escalation, leadership (A2.2) or coordination (A2.3). ``key`` is its idempotency
+    key (P4.b); the audit matches every one to the history."""
+
+    kind: str
+    key: str
+    target: str
+    role: Role
+    at: Timestamp
+
+
 class Rejection(Record):
     """A message that was refused, with why; it never fails the workflow. Reason and value are clipped."""
 
@@ -205,9 +218,34 @@ class IncidentRecord(Record):
     """When the workflow last ran (P4.h: a report filed before it, arriving after it, was not held
     up by an outage of the workers)."""
     runs: int = 1
+    # Articles 一 and 二 (the third release): who answers and who is told
+    articles_1_2: bool | None = None
+    """Whether this incident runs the third release's rules (``workflow.patched``; ``False`` on
+    histories recorded before it, which replay as they ran)."""
+    chain: list[Unit] | None = Field(default=None, max_length=8)
+    """After a transfer (A4.1): the receiving unit's chain (P4.d); ``None``: the input's."""
+    coordination: list[Unit] | None = Field(default=None, max_length=8)
+    """After a transfer: the coordination units of the receiving unit's level (A2.3); ``None``: the input's."""
+    transfers: list[Transfer] = Field(default_factory=list)
+    """Every transfer, the latest last (the last ``KEEP_TRANSFERS``; ``transfers_total`` counts them all)."""
+    transfers_total: int = 0
+    lead_unit: Unit | None = None
+    """The lead department (牵头部门, A2.1, S5): may report (S1), receives the responsible unit's steps."""
+    lead_by: str | None = None
+    lead_at: Timestamp | None = None
+    on_file: dict[ReportType, int] = Field(default_factory=dict)
+    """Report types filed since the latest transfer, with the first one's ``seq`` (P4.f: analysis,
+    response, disposition)."""
+    notices: list[NoticeRecord] = Field(default_factory=list)
+    """The latest notifications beyond warnings and escalations (``notices_total`` counts them all)."""
+    notices_total: int = 0
 
     def obligation(self, obligation_id: str) -> Obligation | None:
         return next((o for o in self.obligations if o.id == obligation_id), None)
+
+    @property
+    def transferred(self) -> bool:
+        return self.transfer is not None
 
 
 class RunJournal(Record):
@@ -217,6 +255,7 @@ class RunJournal(Record):
     escalations: list[Escalation] = Field(default_factory=list)
     warnings: list[WarningRecord] = Field(default_factory=list)
     failures: list[DeliveryFailure] = Field(default_factory=list)
+    notices: list[NoticeRecord] = Field(default_factory=list)
     dropped: list[Obligation] = Field(default_factory=list)
     """Closed obligations the record let go of during this run, as they were then."""
     signals: int = 0

@@ -20,7 +20,9 @@ from yuqing.models._enums import (
     ReportType,
     ResponseWay,
     Speaker,
+    TransferSource,
 )
+from yuqing.models._incident import Unit
 
 
 class _Message(Model):
@@ -105,6 +107,25 @@ class ExplanationReport(_Message):
     obligation_id: Annotated[str, Field(min_length=1, max_length=64)]
 
 
+class TransferOrder(_Message):
+    """转办 by the provincial general office, at any time (A4.1, S3): the receiving unit with its chain
+    (P4.d) and the coordination units of its level (A2.3), resolved from the directory by the client.
+    ``text`` is the note."""
+
+    type: Literal[ReportType.TRANSFER] = ReportType.TRANSFER
+    source: TransferSource
+    chain: list[Unit] = Field(min_length=2, max_length=8)
+    """The receiving unit first, the provincial general office last."""
+    coordination: list[Unit] = Field(default_factory=list, max_length=8)
+
+
+class LeadDesignation(_Message):
+    """牵头部门 designated by the government the incident belongs to, or the provincial office (A2.1, S5)."""
+
+    type: Literal[ReportType.LEAD] = ReportType.LEAD
+    unit: Unit
+
+
 Report = Annotated[
     Union[  # noqa: UP007 (TypeAdapter types a typing.Union; mypy refuses the ``|`` form there)
         AnalysisReport,
@@ -115,6 +136,8 @@ Report = Annotated[
         ReclassificationReport,
         CloseRequest,
         ExplanationReport,
+        TransferOrder,
+        LeadDesignation,
     ],
     Field(discriminator="type"),
 ]

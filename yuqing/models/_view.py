@@ -10,7 +10,7 @@ from pydantic import Field, computed_field
 
 from yuqing.models._base import Model, Record, Timestamp
 from yuqing.models._enums import IncidentState, ObligationStatus, OpinionLevel, ReportType
-from yuqing.models._incident import SuddenEvent, Transfer, Unit
+from yuqing.models._incident import Responsibility, SuddenEvent, Transfer, Unit
 from yuqing.models._input import IncidentInput
 from yuqing.models._notifications import ObligationBrief
 from yuqing.models._record import (
@@ -18,6 +18,7 @@ from yuqing.models._record import (
     DeliveryFailure,
     Escalation,
     IncidentRecord,
+    NoticeRecord,
     Obligation,
     Rejection,
     ReportRef,
@@ -73,6 +74,18 @@ class IncidentStatus(Record):
     warnings_total: int = 0
     rejected_total: int = 0
     delivery_failures_total: int = 0
+    # Articles 一 and 二 (the third release)
+    responsibility: Responsibility | None = None
+    """How the responsible unit was found (A1.1, A1.2, N1.1), and an opener's override."""
+    lead_unit: Unit | None = None
+    """牵头部门 (A2.1)."""
+    transfers: list[Transfer] = Field(default_factory=list)
+    """Every transfer (A4.1), the latest last; ``transfer`` is the latest."""
+    transfers_total: int = 0
+    coordination: list[Unit] = Field(default_factory=list)
+    """Who is told of important information (A2.3): 宣传, 网信, 通信管理."""
+    notices: list[NoticeRecord] = Field(default_factory=list)
+    notices_total: int = 0
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -92,7 +105,8 @@ class IncidentStatus(Record):
     @classmethod
     def of(cls, input: IncidentInput, record: IncidentRecord, journal: RunJournal) -> IncidentStatus:
         """The view of ``record``: the incident's facts from the input, the reports of this run."""
-        incident, unit = input.incident, input.chain[0]
+        incident, chain = input.incident, input.chain_of(record)
+        unit = chain[0]
         reports = {r.seq: r for r in record.reports}
         reports.update((r.seq, r) for r in journal.reports[-VIEW_REPORTS:])
         return cls(
@@ -112,7 +126,7 @@ class IncidentStatus(Record):
             responsible_unit_name=unit.name,
             leader=unit.leader,
             section=unit.section,
-            chain=input.chain,
+            chain=chain,
             opened_at=record.opened_at,
             opened_by=record.opened_by,
             transfer=record.transfer,
@@ -131,6 +145,13 @@ class IncidentStatus(Record):
             warnings_total=record.warnings_total,
             rejected_total=record.rejected_total,
             delivery_failures_total=record.delivery_failures_total,
+            responsibility=incident.responsibility,
+            lead_unit=record.lead_unit,
+            transfers=record.transfers,
+            transfers_total=record.transfers_total,
+            coordination=input.coordination_of(record),
+            notices=record.notices,
+            notices_total=record.notices_total,
         )
 
 
