@@ -24,6 +24,9 @@ from rich.text import Text
 
 from starter import render, service
 from starter.unconfirmed import Unconfirmed, fingerprint
+from workflows.rules import authority
+from workflows.rules.article1_responsibility import coordination_units
+from workflows.rules.article4_supervision import escalation_chain
 from yuqing import config
 from yuqing.console import (
     DEFAULT_TIMEOUT,
@@ -55,6 +58,7 @@ from yuqing.models import (
     ExplanationReport,
     Incident,
     IncidentState,
+    LeadDesignation,
     MajorSituationReport,
     ObligationKind,
     ObligationStatus,
@@ -63,9 +67,13 @@ from yuqing.models import (
     ReleaseChannel,
     ResponseReport,
     ResponseWay,
+    Responsibility,
+    Scope,
     Speaker,
     SuddenEvent,
     Transfer,
+    TransferOrder,
+    TransferSource,
     sha256_text,
 )
 from yuqing.policy import PolicyError
@@ -99,6 +107,7 @@ category_type = enum_type(EventCategory, "突发事件类别", "event category")
 way_type = enum_type(ResponseWay, "回应方式", "response way", hint=_channel_hint)
 channel_type = enum_type(ReleaseChannel, "发布渠道", "channel")
 speaker_type = enum_type(Speaker, "发言人", "speaker")
+source_type = enum_type(TransferSource, "转办来源", "transfer source")
 
 
 def report_id_type(text: str) -> str:
@@ -144,8 +153,11 @@ def _report_options(parser: argparse.ArgumentParser, *, text_required: bool = Tr
 EPILOG = f"""\
 示例 examples:
   export {UNIT_ENV}=370102-jyj        # 本单位代码，只需设置一次 your unit, set once
-  yuqing open --title "某校食堂食品安全舆情" --unit 370102-jyj --opinion-level 较大
+  yuqing open --title "某校食堂食品安全舆情" --domain 教育 --area 370102 --opinion-level 较大
+  yuqing open --title "某校食堂食品安全舆情" --unit 370102-jyj --opinion-level 较大   # 直接指定责任单位
   yuqing respond YQ-20261125-1432-7f3a --way 发布权威信息 --channel 政务微博 --text "区教体局发布情况通报"
+  yuqing lead YQ-20261125-1432-7f3a --unit 370102-gaj --as 370102      # 区政府指定牵头部门
+  yuqing transfer YQ-20261125-1432-7f3a --to 370100-jyj --source 重要政务舆情 --as sz-bgt
   yuqing status YQ-20261125-1432-7f3a
   yuqing list --state open --overdue --json
 
@@ -178,8 +190,17 @@ def build_parser() -> Parser:
     p.add_argument("--title", required=True, type=text_type("标题", "title", TITLE_MAX), help="标题 title")
     p.add_argument("--summary", default="", type=text_type("摘要", "summary", TEXT_MAX, allow_empty=True),
                    help="摘要 summary")
-    p.add_argument("--unit", required=True, metavar="CODE",
-                   help="责任单位代码 responsible unit code (see `yuqing units`; A1.1, A1.2)")
+    p.add_argument("--domain", metavar="DOMAIN",
+                   help="主管领域 domain, e.g. 教育、卫生健康、公安 (A1.2 谁主管谁负责; with --area or "
+                        "--provincial-policy the first responsible unit follows from the rule)")
+    p.add_argument("--area", action="append", default=[], metavar="CODE",
+                   help="涉及地区 county or city code involved (repeat, or comma-separated: 370102,370112; A1.2 属地)")
+    p.add_argument("--provincial-policy", action="store_true",
+                   help="涉及省政府重大政策、重要决策部署 a major provincial policy or decision: the provincial "
+                        "department of the domain answers (A1.1)")
+    p.add_argument("--unit", metavar="CODE",
+                   help="责任单位代码 responsible unit code (see `yuqing units`); with --domain, a unit other than the "
+                        "rule's is recorded as an override, with a warning")
     p.add_argument("--opinion-level", required=True, type=level_type, metavar="LEVEL",
                    help=f"舆情等级 opinion level: {choices_zh(OpinionLevel)}")
     p.add_argument("--event-grade", type=grade_type, metavar="GRADE",
@@ -203,6 +224,25 @@ def build_parser() -> Parser:
     p.add_argument("--state-council", action="store_true",
                    help="国务院办公厅转我省办理 handed over by the State Council General Office (implies --transfer)")
     _acting(p)
+
+    p = command("transfer", "转办 transfer an incident to another unit, at any time (A4.1, S3: the provincial office)",
+                cmd_report, "转办 transfer: the receiving unit and its chain take over; its acceptance is due within "
+                "1 h (P4.c), then its analysis within 24 h (P4.f).")
+    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
+    p.add_argument("--to", required=True, metavar="CODE", help="接收单位代码 the receiving unit (see `yuqing units`)")
+    p.add_argument("--source", required=True, type=source_type, metavar="SOURCE",
+                   help=f"转办来源 source (A4.1): {choices_zh(TransferSource)}")
+    _report_options(p, text_required=False, text_help="转办说明 note (default: source and receiving unit)")
+    p.set_defaults(report=TransferOrder)
+
+    p = command("lead", "指定牵头部门 designate the lead department (A2.1, S5)", cmd_report,
+                "指定牵头部门 designate a lead department among the departments of the government the incident "
+                "belongs to (S5: by that government, one above it, or the provincial office); the lead may file "
+                "reports and receives the responsible unit's escalations.")
+    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
+    p.add_argument("--unit", required=True, metavar="CODE", help="牵头部门代码 the lead department (see `yuqing units`)")
+    _report_options(p, text_required=False, text_help="说明 note (default: 指定…为牵头部门)")
+    p.set_defaults(report=LeadDesignation)
 
     # reports
     p = command("accept", "接收转办事件 accept a transferred incident (A4.2, S2)", cmd_report)
@@ -285,7 +325,9 @@ def build_parser() -> Parser:
                    help=f"舆情等级 opinion level: {choices_zh(OpinionLevel)}")
     p.add_argument("--limit", type=positive_int, default=200, help="最多条数 at most this many (default 200)")
 
-    command("units", "单位名录 the unit directory (A1.3)", cmd_units)
+    p = command("units", "单位名录 the unit directory (A1.3): codes, domains, roles", cmd_units)
+    p.add_argument("--domain", metavar="DOMAIN", help="只列此领域的单位 only units of this domain (e.g. 教育)")
+    p.add_argument("--under", metavar="CODE", help="只列此单位及其下属 only this unit and the units under it (e.g. 370100)")
 
     p = command("notices", "通知记录 what the outbox delivered (P4.b)", cmd_notices)
     p.add_argument("id", metavar="ID", nargs="?", type=id_type, help="事件编号 incident id (default: all)")
@@ -332,8 +374,47 @@ def _validation_message(err: ValidationError) -> str:
 # --------------------------------------------------------------- commands
 
 
+def _responsibility(args: argparse.Namespace, out: Output) -> tuple[str, Responsibility | None]:
+    """A1.1, A1.2, N1.1: the responsible unit from ``--domain``/``--area``/``--provincial-policy``, or the
+    named ``--unit``; a named unit other than the rule's is recorded as an override, with a warning."""
+    areas = [code.strip() for given in args.area for code in given.replace("，", ",").split(",") if code.strip()]
+    if args.domain is None:
+        if areas or args.provincial_policy:
+            raise UsageError("--area/--provincial-policy 须与 --domain 同用 give the domain too: --domain 教育 (A1.2)")
+        if args.unit is None:
+            raise UsageError(
+                "须指明责任单位：给出 --domain 与 --area（或 --provincial-policy），或直接给出 --unit "
+                "who answers? give --domain with --area (or --provincial-policy), or --unit (A1.1, A1.2)"
+            )
+        unit = check_unit(args.unit)
+        problem = authority.may_be_responsible(directory().get(unit))
+        if problem:
+            raise UsageError(problem)
+        return unit, None
+    if not areas and not args.provincial_policy:
+        raise UsageError("--domain 须与 --area 或 --provincial-policy 同用 give --area CODE or --provincial-policy (A1.1, A1.2)")
+    named = check_unit(args.unit) if args.unit else None
+    try:
+        scope = Scope(domain=args.domain, areas=areas, provincial_policy=args.provincial_policy)
+    except ValidationError as err:
+        raise UsageError(_validation_message(err)) from None
+    try:
+        found = service.responsibility(directory(), scope, named)
+    except Rejected as err:  # an unknown domain or area: the clerk's input, not the system's refusal
+        raise UsageError(str(err)) from None
+    if found.override is not None:
+        units = directory()
+        out.warn(
+            f"注意：按第一责任主体规则（{found.rule}）应由{units.get(found.unit).name}（{found.unit}）负责，现按 --unit "
+            f"由{units.get(found.override).name}（{found.override}）负责，已记录为改定 warning: the rule gives "
+            f"{found.unit}; {found.override} is recorded as an override"
+        )
+        return found.override, found
+    return found.unit, found
+
+
 async def cmd_open(args: argparse.Namespace, out: Output) -> int:
-    unit = check_unit(args.unit)
+    unit, responsibility = _responsibility(args, out)
     by = acting_unit(args)
     if args.discovered_at and not args.backdated:
         age = datetime.now(timezone.utc) - args.discovered_at
@@ -360,7 +441,7 @@ async def cmd_open(args: argparse.Namespace, out: Output) -> int:
             return Incident(
                 id=incident_id, title=args.title, summary=args.summary, source=args.source,
                 opinion_level=args.opinion_level, event=event, discovered_at=args.discovered_at,
-                responsible_unit=unit, transfer=transfer,
+                responsible_unit=unit, transfer=transfer, responsibility=responsibility,
             )  # fmt: skip
         except ValidationError as err:
             raise UsageError(_validation_message(err)) from None
@@ -407,6 +488,8 @@ async def cmd_open(args: argparse.Namespace, out: Output) -> int:
         f"发现时间 discovered: {show(status.discovered_at)}",
         f"督办链 chain: {' → '.join(f'{u.name}（{u.code}）' for u in status.chain)}",
     )
+    if status.responsibility is not None:
+        out.show(render.responsibility(status.responsibility))
     for rejection in status.rejected:
         out.show(Text(f"注意 note: {rejection.reason}", style="yellow"))
     out.show(render.owed(status.obligations, status, now))
@@ -431,6 +514,20 @@ def _report(args: argparse.Namespace, by: str, report_id: str, filed_at: datetim
         fields["final"] = args.final
     elif kind is ExplanationReport:
         fields["obligation_id"] = args.obligation.strip()
+    elif kind is TransferOrder:  # A4.1: the receiving unit's chain and coordination units from the directory
+        units = directory()
+        to = check_unit(args.to, "receiving unit（接收单位，--to）")
+        problem = authority.may_be_responsible(units.get(to))
+        if problem:
+            raise UsageError(problem)
+        fields.update(source=args.source, chain=escalation_chain(units, to), coordination=coordination_units(units, to))
+        if not args.text:
+            fields["text"] = f"{args.source.zh}：转{units.get(to).name}办理"
+    elif kind is LeadDesignation:  # A2.1
+        lead = directory().get(check_unit(args.unit, "lead department（牵头部门，--unit）"))
+        fields["unit"] = lead
+        if not args.text:
+            fields["text"] = f"指定{lead.name}为牵头部门"
     elif kind is ReclassificationReport:
         if not (args.opinion_level or args.event_grade or args.event_category or args.no_event):
             raise UsageError(
@@ -549,11 +646,32 @@ async def cmd_list(args: argparse.Namespace, out: Output) -> int:
 
 async def cmd_units(args: argparse.Namespace, out: Output) -> int:
     units = directory()
+    chosen = list(units)
+    title = f"单位名录 units（{units.source}）"
+    if args.domain:
+        domain = args.domain.strip()
+        if domain not in units.domains:
+            raise UsageError(f"未知领域 unknown domain {domain!r}; 可选 choose from: {'、'.join(sorted(units.domains))}")
+        chosen = [u for u in chosen if domain in u.domains]
+        title += f" · 领域 {domain}"
+    if args.under:
+        top = check_unit(args.under)
+        chosen = [u for u in chosen if top in _ancestry(units, u)]
+        title += f" · {units.get(top).name}及下属"
     if out.json_mode:
-        out.json([u.model_dump(mode="json") for u in units])
+        out.json([u.model_dump(mode="json") for u in chosen])
     else:
-        out.show(render.units(units))
+        out.show(render.units(chosen, f"{title}：{len(chosen)} 个"))
     return EXIT_OK
+
+
+def _ancestry(units: Directory, unit: Any) -> list[str]:
+    codes = [unit.code]
+    parent = units.parent(unit)
+    while parent is not None:
+        codes.append(parent.code)
+        parent = units.parent(parent)
+    return codes
 
 
 async def cmd_notices(args: argparse.Namespace, out: Output) -> int:
@@ -567,6 +685,8 @@ async def cmd_notices(args: argparse.Namespace, out: Output) -> int:
         for row in rows:
             item = dict(row)
             item["payload"] = json.loads(item["payload"])
+            item["role"] = item.get("role") or item["payload"].get("role", "leader_in_charge")  # an older outbox
+            item["section"] = item.get("section") or item["payload"].get("target", {}).get("section")
             for key in ("at", "recorded_at"):
                 item[key] = parse_time(item[key])
             result.append(item)

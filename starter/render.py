@@ -18,7 +18,6 @@ from rich.text import Text
 
 from starter.service import Execution, IncidentSummary
 from yuqing.console import EXECUTION_ZH, STATUS_STYLE
-from yuqing.directory import Directory
 from yuqing.models import (
     IncidentState,
     IncidentStatus,
@@ -27,7 +26,10 @@ from yuqing.models import (
     ObligationStatus,
     Receipt,
     ReportType,
+    Responsibility,
+    Role,
     SuddenEvent,
+    Unit,
     UnitKind,
 )
 from yuqing.timefmt import clock, countdown, show, span
@@ -154,9 +156,17 @@ def header(status: IncidentStatus, execution: Execution | None = None) -> Table:
         rows.insert(2, ("摘要 summary", status.summary))
     if status.source:
         rows.append(("来源 source", status.source))
-    if status.transfer is not None:
-        origin = "国务院办公厅转办，" if status.transfer.from_state_council else ""
-        rows.append(("转办 transfer", f"{origin}{status.transfer.by} {show(status.transfer.at)}"))
+    if status.responsibility is not None:
+        at_opening = "（立案时 at opening）" if status.transfers else ""
+        rows.append((f"责任认定 responsibility{at_opening}", _responsibility_line(status.responsibility)))
+    if status.lead_unit is not None:
+        rows.append(("牵头部门 lead", f"{status.lead_unit.name}（{status.lead_unit.code}）"))
+    transfers = status.transfers or ([status.transfer] if status.transfer is not None else [])
+    for t in transfers:
+        origin = t.source.zh
+        moved = f"{t.previous} → {t.to}，" if t.previous and t.to else ""
+        rows.append(("转办 transfer", f"{origin}，{moved}{t.by} {show(t.at)}" + (f"：{t.note}" if t.note else "")))
+    if transfers:
         accepted = show(status.accepted_at, empty="未接收 not yet")
         rows.append(("接收 accepted", f"{accepted}（{status.accepted_by}）" if status.accepted_by else accepted))
     if status.final_disposition is not None and status.state == IncidentState.OPEN:
@@ -165,6 +175,14 @@ def header(status: IncidentStatus, execution: Execution | None = None) -> Table:
     if status.state == IncidentState.CLOSED:
         rows.append(("办结 closed", f"{show(status.closed_at)}（{status.closed_by or '—'}）：{status.close_reason or ''}"))
     rows.append(("督办链 chain", " → ".join(f"{u.name}（{u.code}）" for u in status.chain)))
+    if status.coordination:
+        rows.append(("通报单位 informed", "、".join(f"{u.name}（{u.code}）" for u in status.coordination) + "（A2.3）"))
+    if status.notices:
+        told = [n for n in status.notices if n.kind in ("leadership", "coordination")]
+        if told:
+            rows.append(("已通报 told", "；".join(
+                f"{NOTICE_KIND_ZH.get(n.kind, n.kind)}→{n.target}（{Role(n.role).zh}，{clock(n.at)}）" for n in told
+            )))
     rows.append(("时限政策 policy", status.policy_name + (f"；运行 runs {status.runs}" if status.runs > 1 else "")))
     for key, value in rows:
         grid.add_row(key, value)
@@ -305,22 +323,40 @@ def incident_list(items: Sequence[IncidentSummary], title: str) -> RenderableTyp
     return Group(table, Text(BEIJING_NOTE, style="dim"))
 
 
-def units(directory: Directory) -> Table:
-    table = _table(f"单位名录 units（{directory.source}）", [("代码 code", False), ("名称 name", False),
-                   ("类型 kind", False), ("上级", False), ("分管负责人", False), ("承办科室", True)])  # fmt: skip
-    for u in directory:
-        table.add_row(u.code, u.name, UnitKind(u.kind).zh, u.parent or "—", u.leader, u.section)
+def units(units: Iterable[Unit], title: str) -> Table:
+    table = _table(title, [("代码 code", False), ("名称 name", True), ("类型 kind", False), ("上级", False),
+                   ("领域 domains", True), ("分管负责人", False), ("承办科室", True), ("主要负责同志", False)])  # fmt: skip
+    for u in units:
+        domains = "、".join(u.domains) + ("（垂直管理）" if u.vertical else "")
+        table.add_row(u.code, u.name, UnitKind(u.kind).zh, u.parent or "—", domains or "—", u.leader, u.section,
+                      u.principal or "—")  # fmt: skip
     return table
 
 
-NOTICE_KIND_ZH = {"opened": "立案通知", "warning": "预警", "escalation": "督办", "major_situation": "重大情况"}
+def _responsibility_line(r: Responsibility) -> str:
+    line = f"{r.reason}（{r.rule}）"
+    if r.override:
+        line += f"；按规则应为 {r.unit}，立案时改定为 {r.override} override"
+    return line
+
+
+def responsibility(r: Responsibility) -> Text:
+    """A1.1, A1.2, N1.1: how the responsible unit was found, for ``yuqing open``."""
+    return Text(f"责任认定 responsibility: {_responsibility_line(r)}")
+
+
+NOTICE_KIND_ZH = {
+    "opened": "立案通知", "warning": "预警", "escalation": "督办", "major_situation": "重大情况", "transfer": "转办",
+    "lead": "牵头部门", "leadership": "主要负责同志", "coordination": "通报协调单位",
+}  # fmt: skip
 
 
 def notices(rows: Iterable[dict[str, Any]], title: str, *, one_incident: bool) -> RenderableType:
     from yuqing.timefmt import parse_time
 
     columns = [("时间 time", False), *([] if one_incident else [("事件 incident", False)]), ("类别", False),
-               ("对象 target", True), ("级别/轮次", False), ("主题 subject", True), ("次数", False)]  # fmt: skip
+               ("对象 target", True), ("职务 role", False), ("级别/轮次", False), ("主题 subject", True),
+               ("次数", False)]  # fmt: skip
     table = _table(title, columns)
     for row in rows:
         kind = NOTICE_KIND_ZH.get(row["kind"], row["kind"])
@@ -328,6 +364,7 @@ def notices(rows: Iterable[dict[str, Any]], title: str, *, one_incident: bool) -
         cells: list[Any] = [clock(parse_time(row["at"]))]
         if not one_incident:
             cells.append(row["incident_id"])
-        cells += [kind, _unit(row["target_name"], row["target"]), level, row["subject"], str(row["attempts"])]
+        role = Role(row["role"]).zh if row.get("role") else "—"
+        cells += [kind, _unit(row["target_name"], row["target"]), role, level, row["subject"], str(row["attempts"])]
         table.add_row(*cells)
     return Group(table, Text(BEIJING_NOTE, style="dim"))

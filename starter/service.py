@@ -30,6 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.incident import REPORT, STATUS_QUERY, TASK_TIMEOUT, WORKFLOW_NAME
 from workflows.rules import authority
+from workflows.rules.article1_responsibility import coordination_units, first_responsible
 from workflows.rules.article3_timeliness import check_discovery
 from workflows.rules.article4_supervision import escalation_chain
 from yuqing import config
@@ -43,11 +44,16 @@ from yuqing.models import (
     IncidentInput,
     IncidentState,
     IncidentStatus,
+    LeadDesignation,
     Limits,
     OpinionLevel,
     Policy,
     Receipt,
     Report,
+    Responsibility,
+    Scope,
+    TransferOrder,
+    TransferSource,
 )
 from yuqing.policy import load_policy
 from yuqing.timefmt import local
@@ -94,6 +100,9 @@ async def open_incident(
     for code in (incident.responsible_unit, opened_by):
         if code not in directory:
             raise Rejected(f"未知单位 unknown unit {code!r} (see `yuqing units`)")
+    problem = authority.may_be_responsible(directory.get(incident.responsible_unit))
+    if problem:
+        raise Rejected(problem)
     chain = escalation_chain(directory, incident.responsible_unit)
     if incident.discovered_at is not None:
         problem = check_discovery(incident.discovered_at, now)
@@ -107,7 +116,7 @@ async def open_incident(
             raise Rejected(f"转办时间晚于当前时间 transfer time {incident.transfer.at.isoformat()} is in the future (A4.1)")
     input = IncidentInput(
         incident=incident, policy=policy, chain=chain, opened_by=opened_by, limits=limits or Limits(),
-        search_attributes=search_attributes,
+        search_attributes=search_attributes, coordination=coordination_units(directory, incident.responsible_unit),
     )  # fmt: skip
     try:
         return await client.start_workflow(
@@ -164,6 +173,67 @@ async def signal_report(client: Client, incident_id: str, payload: Any) -> None:
 async def close_incident(client: Client, incident_id: str, reason: str, *, by: str, report_id: str | None = None) -> Receipt:
     """办结 by the provincial office (S3): what is not yet due is waived, what is overdue stays."""
     return await file_report(client, incident_id, CloseRequest(report_id=report_id or new_report_id(), as_=by, text=reason))
+
+
+def responsibility(directory: Directory, scope: Scope, named: str | None = None) -> Responsibility:
+    """A1.1, A1.2, N1.1: who answers for an incident of ``scope``; a ``named`` unit that differs is
+    recorded as an override, with the rule's choice beside it (the caller warns)."""
+    try:
+        found = first_responsible(directory, scope)
+    except ValueError as err:
+        raise Rejected(str(err)) from None
+    if named is not None and named != found.unit:
+        if named not in directory:
+            raise Rejected(f"未知单位 unknown unit {named!r} (see `yuqing units`)")
+        return found.model_copy(update={"override": named})
+    return found
+
+
+async def transfer_incident(
+    client: Client,
+    incident_id: str,
+    to: str,
+    source: TransferSource,
+    *,
+    by: str,
+    text: str = "",
+    directory: Directory | None = None,
+    report_id: str | None = None,
+) -> Receipt:
+    """转办 at any time by the provincial office (A4.1, S3): the receiving unit with its chain (P4.d) and
+    coordination units (A2.3) from the directory; its acceptance is due within 1 h (P4.c)."""
+    directory = directory or load_directory()
+    if to not in directory:
+        raise Rejected(f"未知单位 unknown unit {to!r} (see `yuqing units`)")
+    problem = authority.may_be_responsible(directory.get(to))
+    if problem:
+        raise Rejected(problem)
+    order = TransferOrder(
+        report_id=report_id or new_report_id(), as_=by, text=text or f"{source.zh}：转{directory.get(to).name}办理",
+        source=source, chain=escalation_chain(directory, to), coordination=coordination_units(directory, to),
+    )  # fmt: skip
+    return await file_report(client, incident_id, order)
+
+
+async def designate_lead(
+    client: Client,
+    incident_id: str,
+    unit: str,
+    *,
+    by: str,
+    text: str = "",
+    directory: Directory | None = None,
+    report_id: str | None = None,
+) -> Receipt:
+    """指定牵头部门 (A2.1, S5): by the government the incident belongs to, or the provincial office."""
+    directory = directory or load_directory()
+    if unit not in directory:
+        raise Rejected(f"未知单位 unknown unit {unit!r} (see `yuqing units`)")
+    lead = directory.get(unit)
+    order = LeadDesignation(
+        report_id=report_id or new_report_id(), as_=by, text=text or f"指定{lead.name}为牵头部门", unit=lead
+    )
+    return await file_report(client, incident_id, order)
 
 
 # ------------------------------------------------------------------ reading
