@@ -36,9 +36,12 @@ from yuqing.models import (
     ReleaseChannel,
     ResponseWay,
     Transfer,
+    TransferSource,
 )
 from yuqing.policy import load_policy
 
+CITY_EDUCATION, COUNTY_POLICE = "370100-jyj", "370102-gaj"
+"""The city's education bureau (a transfer's receiving unit) and a county department (a lead)."""
 H = timedelta(hours=1)
 M = timedelta(minutes=1)
 S = timedelta(seconds=1)
@@ -308,6 +311,44 @@ async def credited(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
     await ctx.workers.enter_async_context(build_worker(ctx.client, [], task_queue=queue))
     await asyncio.wait_for(sending, 30)
     await ctx.clock.settle(handle)
+    return handle
+
+
+# ---------------------------------------------------- the third release: Articles 一 and 二
+
+
+@scenario("transfer-mid-incident", "重大突发事件 2 小时后改由市教育局办理：按时接收，研判逾期并督办后补报（A4.1, P4.f）",
+          "A4.1", "A4.2", "P4.c", "P4.f", "P4.d", "S2", "S3")  # fmt: skip
+async def transfer_mid_incident(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
+    handle = await ctx.open(make_incident(id=incident_id, grade=EventGrade.MAJOR, level=OpinionLevel.MAJOR))
+    await ctx.clock.to(handle, 2 * H)
+    await service.transfer_incident(ctx.client, handle.id, CITY_EDUCATION, TransferSource.IMPORTANT, by=OFFICE)
+    await ctx.clock.settle(handle)
+    await ctx.clock.to(handle, 2 * H + 30 * M)
+    await ctx.report(handle, make(AcceptanceReport, by=CITY_EDUCATION, text="即接即办"))
+    await ctx.report(handle, release(by=CITY_EDUCATION, text="市教育局发布情况通报"))
+    await ctx.clock.to(handle, 26 * H + 30 * M + M)  # the analysis was due 24 h after acceptance
+    await ctx.report(handle, make(AnalysisReport, by=CITY_EDUCATION, text="研判：舆情趋缓"))
+    return handle
+
+
+@scenario("lead-department", "区政府指定区公安分局为牵头部门：牵头部门收到催办并代为发布（A2.1）", "A2.1", "S1", "S5", "P4.d")
+async def lead_department(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
+    handle = await ctx.open(make_incident(id=incident_id, grade=EventGrade.MAJOR))
+    await service.designate_lead(ctx.client, handle.id, COUNTY_POLICE, by=COUNTY)
+    await ctx.clock.to(handle, 5 * H + M)
+    await ctx.report(handle, release(by=COUNTY_POLICE, text="区公安分局发布警情通报"))
+    return handle
+
+
+@scenario("particularly-major", "特别重大舆情：主要负责同志与宣传、网信、通信管理即时知悉，重大情况再通报，督促致主要负责同志",
+          "A2.2", "A2.3", "A4.4")  # fmt: skip
+async def particularly_major(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
+    handle = await ctx.open(make_incident(id=incident_id, level=OpinionLevel.MAJOR))
+    await ctx.report(handle, make(ReclassificationReport, by=COUNTY, opinion_level=OpinionLevel.PARTICULARLY_MAJOR,
+                                  text="舆情持续发酵"))  # fmt: skip
+    await ctx.report(handle, make(MajorSituationReport, text="现场出现人员聚集"))
+    await ctx.clock.to(handle, 54 * H + M)
     return handle
 
 
