@@ -35,6 +35,7 @@ from yuqing.console import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     Output,
+    OutputClosed,
     Parser,
     choices_zh,
     enum_type,
@@ -721,6 +722,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     configure(level=os.environ.get("YUQING_LOG_LEVEL") or "ERROR")
     try:
         return asyncio.run(asyncio.wait_for(args.handler(args, out), args.timeout))
+    except OutputClosed:  # the reader went away (| head): what the command did stands, so it succeeded
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again
+        return EXIT_OK
     except UsageError as err:
         out.error(f"用法错误 usage error: {err}")
         return EXIT_USAGE

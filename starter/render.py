@@ -340,9 +340,13 @@ def _responsibility_line(r: Responsibility) -> str:
     return line
 
 
-def responsibility(r: Responsibility) -> Text:
+def responsibility(r: Responsibility) -> Table:
     """A1.1, A1.2, N1.1: how the responsible unit was found, for ``yuqing open``."""
-    return Text(f"责任认定 responsibility: {_responsibility_line(r)}")
+    grid = Table.grid()
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row("责任认定 responsibility：", _responsibility_line(r))
+    return grid
 
 
 NOTICE_KIND_ZH = {

@@ -135,3 +135,20 @@ async def test_units_filters(cli: Cli) -> None:
     table = ok(await cli("units", "--under", "370102")).out
     assert "领域 domains" in table and "区长" in table
     failed(await cli("units", "--domain", "教委"), 2, "unknown domain")
+
+
+async def test_a_reader_that_stops_early_gets_no_traceback(cli: Cli, cli_env: dict[str, str]) -> None:
+    """``yuqing … | head`` as clerks pipe it: the command's work stands, stderr stays empty (found while
+    trying the new commands: rich raised SystemExit inside the asyncio task and a traceback followed)."""
+    import asyncio
+
+    from tests.cli_support import YUQING
+
+    process = await asyncio.create_subprocess_shell(
+        f"set -o pipefail; '{YUQING}' open --title 跨市交通舆情 --domain 交通运输 --area 370102 --area 370211 "
+        f"--opinion-level 较大 --as sz-bgt | head -c 10",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**cli_env, "COLUMNS": "60"},
+        executable="/bin/bash",
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0 and err.decode() == "" and out.decode().startswith("已立案")

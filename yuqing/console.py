@@ -176,6 +176,14 @@ def choices_zh(cls: type[ZhEnum]) -> str:
     return "、".join(f"{m.zh}（{m.value}）" for m in cls)
 
 
+class OutputClosed(Exception):
+    """Whoever reads stdout stopped reading (``yuqing list | head``): the command ends quietly."""
+
+
+def _closed() -> None:
+    raise OutputClosed
+
+
 class Output:
     """stdout for results (tables or one JSON document), stderr for the one-line errors and warnings."""
 
@@ -185,11 +193,15 @@ class Output:
         if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
             width = 200
         self.out = Console(highlight=False, width=width)
+        self.out.on_broken_pipe = _closed  # type: ignore[method-assign]  # rich would raise SystemExit in a task
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def json(self, data: Any) -> None:
-        sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2) + "\n")
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise OutputClosed from None
 
     def show(self, *renderables: RenderableType | str) -> None:
         for renderable in renderables:
