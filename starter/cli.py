@@ -54,6 +54,8 @@ from yuqing.models import (
     AnalysisReport,
     CloseRequest,
     DispositionReport,
+    DispositionVerdict,
+    EvaluationReport,
     EventCategory,
     EventGrade,
     ExplanationReport,
@@ -67,6 +69,7 @@ from yuqing.models import (
     ReclassificationReport,
     ReleaseChannel,
     ResponseReport,
+    ResponseVerdict,
     ResponseWay,
     Responsibility,
     Scope,
@@ -109,6 +112,8 @@ way_type = enum_type(ResponseWay, "回应方式", "response way", hint=_channel_
 channel_type = enum_type(ReleaseChannel, "发布渠道", "channel")
 speaker_type = enum_type(Speaker, "发言人", "speaker")
 source_type = enum_type(TransferSource, "转办来源", "transfer source")
+response_verdict_type = enum_type(ResponseVerdict, "回应评价", "response verdict")
+disposition_verdict_type = enum_type(DispositionVerdict, "处置评价", "disposition verdict")
 
 
 def report_id_type(text: str) -> str:
@@ -311,6 +316,18 @@ def build_parser() -> Parser:
     p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
     _report_options(p, text_flags=("--reason", "--text"), text_help="办结理由 reason (required)")
     p.set_defaults(report=CloseRequest)
+
+    p = command("evaluate", "评价 evaluate an incident's response and disposition (A5.1, S6: the provincial office)",
+                cmd_report, "评价 evaluate: whether the response was proper (回应妥当/不妥当) and the disposition "
+                "effective (处置得力/不得力), with the reason; taken while the incident is open and for 30 days after "
+                "办结 (P5.b), when the incident completes.")
+    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
+    p.add_argument("--response", required=True, type=response_verdict_type, metavar="VERDICT",
+                   help=f"回应是否妥当 response: {choices_zh(ResponseVerdict)}")
+    p.add_argument("--disposition", required=True, type=disposition_verdict_type, metavar="VERDICT",
+                   help=f"处置是否得力 disposition: {choices_zh(DispositionVerdict)}")
+    _report_options(p, text_flags=("--reason", "--text"), text_help="评价理由 reason (required)")
+    p.set_defaults(report=EvaluationReport)
 
     # reading
     p = command("status", "查看事件 show an incident: obligations, escalations, reports, rejections", cmd_status)
@@ -524,6 +541,8 @@ def _report(args: argparse.Namespace, by: str, report_id: str, filed_at: datetim
         fields.update(source=args.source, chain=escalation_chain(units, to), coordination=coordination_units(units, to))
         if not args.text:
             fields["text"] = f"{args.source.zh}：转{units.get(to).name}办理"
+    elif kind is EvaluationReport:  # A5.1
+        fields.update(response=args.response, disposition=args.disposition)
     elif kind is LeadDesignation:  # A2.1
         lead = directory().get(check_unit(args.unit, "lead department（牵头部门，--unit）"))
         fields["unit"] = lead

@@ -174,6 +174,10 @@ def header(status: IncidentStatus, execution: Execution | None = None) -> Table:
         rows.append(("最终处置 final", f"第 {f.seq} 号（{f.by}，{show(f.at)}）：待所欠时限义务完成后办结 closes once what is owed is met (S3)"))
     if status.state == IncidentState.CLOSED:
         rows.append(("办结 closed", f"{show(status.closed_at)}（{status.closed_by or '—'}）：{status.close_reason or ''}"))
+    for e in status.evaluations:  # A5.1
+        rows.append(("评价 evaluation", f"{e.response.zh}，{e.disposition.zh}（{e.by}，{show(e.at)}）：{e.reason}"))
+    if status.state == IncidentState.CLOSED and not status.evaluations and status.evaluation_until is not None:
+        rows.append(("待评价 awaiting", f"省政府办公厅评价期至 {show(status.evaluation_until)}，各时限已停止计时 (P5.b)"))
     rows.append(("督办链 chain", " → ".join(f"{u.name}（{u.code}）" for u in status.chain)))
     if status.coordination:
         rows.append(("通报单位 informed", "、".join(f"{u.name}（{u.code}）" for u in status.coordination) + "（A2.3）"))

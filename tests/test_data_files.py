@@ -29,6 +29,7 @@ def test_default_policy_is_the_notice_and_our_defaults() -> None:
     assert p.warning_fraction == 0.8 and p.name == "鲁政办发〔2018〕18号"
     assert p.filing_grace_minutes == 30  # P4.h (ours): a report delayed by an outage counts at its filing time
     assert p.notification_retry_hours == 1  # P4.b (ours): the retry budget before a delivery failure is recorded
+    assert p.evaluation_window_days == 30  # P5.b (ours): a closed incident takes its evaluation for 30 days
 
 
 def test_policy_found_next_to_code_not_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

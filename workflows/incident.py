@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rules import article2_coordination as article2
     from workflows.rules import article3_timeliness as article3
     from workflows.rules import article4_supervision as article4
+    from workflows.rules import article5_assessment as article5
     from workflows.rules import authority, bounds, intake, validation
     from yuqing import search_attributes as sa
     from yuqing.models import (
@@ -37,6 +38,8 @@ with workflow.unsafe.imports_passed_through():
         DispositionReport,
         Escalation,
         EscalationAction,
+        Evaluation,
+        EvaluationReport,
         Explanation,
         ExplanationReport,
         IncidentFacts,
@@ -74,6 +77,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 WORKFLOW_NAME = "IncidentWorkflow"
+ARTICLE_5 = "article-5"
+"""``workflow.patched`` id of the fourth release: evaluation (A5.1, S6) and its window after 办结 (P5.b)."""
 ARTICLES_1_2 = "articles-1-2"
 """``workflow.patched`` id of the third release: lead department, transfers at any time, principal
 leaders, coordination and P4.f (incidents recorded before it replay without them)."""
@@ -136,6 +141,7 @@ class IncidentWorkflow:
             self._notify_opened()
             if self._articles_1_2():
                 self._open_articles_1_2()
+        self._article_5()
         for notification in record.pending:  # handed over undelivered: sent again (P4.b, idempotent)
             self._dispatch(notification)
         record.pending = []
@@ -157,10 +163,32 @@ class IncidentWorkflow:
                 await workflow.wait_condition(lambda: self._changed, timeout=(wake - now) if wake else None)
             except TimeoutError:
                 pass
+        if self._article_5():
+            await self._evaluation_window()
         self._publish()
         await self._drain(None)
         workflow.logger.info("incident closed", extra={"reason": record.close_reason, "closed_by": record.closed_by})
         return self.status()
+
+    async def _evaluation_window(self) -> None:
+        """P5.b: closed, the incident waits for the office's evaluation (A5.1) with every clock stopped,
+        and completes when evaluated or when the window ends."""
+        input, record = self._inputs()
+        if record.evaluation_until is None and record.closed_at is not None:
+            record.evaluation_until = article5.evaluation_until(record.closed_at, input.policy)
+        while article5.awaiting_evaluation(record, now := workflow.now()):
+            self._awake()
+            self._publish()
+            size = self._run_size()
+            reason = bounds.handover(size, self._journal, input.limits)
+            if reason is not None:
+                await self._continue_as_new(reason, size)
+            assert record.evaluation_until is not None
+            self._changed = False
+            try:
+                await workflow.wait_condition(lambda: self._changed, timeout=record.evaluation_until - now)
+            except TimeoutError:
+                pass
 
     def _awake(self) -> datetime | None:
         """Note that the workflow runs now; return when it last ran before this task (P4.h)."""
@@ -258,6 +286,7 @@ class IncidentWorkflow:
     def on_update(self, name: str, args: Sequence[RawValue]) -> Receipt:
         """File a report (D3) and answer with a small receipt; the validator refused what it cannot take."""
         self._articles_1_2()
+        self._article_5()
         message = intake.message(name, args, workflow.payload_converter(), self._types())
         if isinstance(message, intake.Refused):  # the validator refused it already; never on replay
             raise ApplicationError(message.reason, type="ReportRejected", non_retryable=True)
@@ -294,6 +323,7 @@ class IncidentWorkflow:
         if self._input is None or self._record is None:
             return  # the workflow is failing at its start; nothing to record into
         self._articles_1_2()
+        self._article_5()
         try:  # pure functions of the input: whatever they raise on a message they did not foresee, refuse it
             message = intake.message(name, args, workflow.payload_converter(), self._types())
             if isinstance(message, intake.Refused):
@@ -378,6 +408,8 @@ class IncidentWorkflow:
             self._transfer(report, ref, counted)
         elif isinstance(report, LeadDesignation):  # A2.1, S5
             self._designate_lead(report, ref, counted)
+        elif isinstance(report, EvaluationReport):  # A5.1, S6
+            self._evaluate(report, ref, now)
         elif isinstance(report, MajorSituationReport):  # A4.4, D4
             self._report_major_situation(ref, report.text)
         elif isinstance(report, ReclassificationReport):  # P3.c, S4
@@ -450,6 +482,7 @@ class IncidentWorkflow:
         )
         raised_from = record.opinion_level
         record.opinion_level, record.event = level, event
+        record.peak_opinion_level = article5.peak(record.peak_opinion_level or raised_from, level)
         if self._articles_1_2():
             if article2.tells_leadership(raised_from, level):  # A2.2
                 self._tell_leadership(f"leadership#{ref.seq}")
@@ -458,11 +491,27 @@ class IncidentWorkflow:
 
     def _close(self, now: datetime, reason: str, by: str, at: datetime) -> None:
         """办结 at ``now``; what was due by ``at`` (the time that counts) stays missed, the rest is waived."""
-        record = self._ready()
+        input, record = self._inputs()
         record.state = IncidentState.CLOSED
         record.closed_at, record.closed_by = now, by
         record.close_reason = bounds.reason(reason)
         record.obligations = article3.waive_on_close(record.obligations, reason, at)
+        if self._article_5():  # P5.b: the evaluation window opens
+            record.evaluation_until = article5.evaluation_until(now, input.policy)
+
+    def _evaluate(self, report: EvaluationReport, ref: ReportRef, now: datetime) -> None:
+        """A5.1: the office's verdicts, with who, when and why; the latest counts."""
+        record = self._ready()
+        ref.changes = {"response": report.response.value, "disposition": report.disposition.value}
+        record.evaluations.append(
+            Evaluation(
+                seq=ref.seq, by=report.as_, at=now, response=report.response, disposition=report.disposition,
+                reason=ref.text, reason_sha256=ref.text_sha256,
+            )
+        )  # fmt: skip
+        record.evaluations = record.evaluations[-bounds.KEEP_EVALUATIONS :]
+        record.evaluations_total += 1
+        self._changed = True
 
     def _keep_bounded(self) -> None:
         """Let go of old closed obligations (into the journal) and cut every list (``rules.bounds``)."""
@@ -476,6 +525,14 @@ class IncidentWorkflow:
         bounds.trim(record)
 
     # ------------------------------------------- Articles 一 and 二: who answers, who is told
+
+    def _article_5(self) -> bool:
+        """Whether this incident runs the fourth release's Article 五 (evaluation, its window): decided
+        once, on the record, behind ``workflow.patched``."""
+        record = self._ready()
+        if record.article_5 is None:
+            record.article_5 = workflow.patched(ARTICLE_5)
+        return record.article_5
 
     def _articles_1_2(self) -> bool:
         """Whether this incident runs the third release's rules: decided once, on the record, behind
@@ -733,6 +790,7 @@ class IncidentWorkflow:
             rejected=rejected,
             rejected_total=len(rejected),
             transfer=incident.transfer,
+            peak_opinion_level=incident.opinion_level,
         )
 
     # ----------------------------------------------------------- helpers
@@ -744,9 +802,10 @@ class IncidentWorkflow:
 
     def _types(self) -> Sequence[ReportType]:
         """The message types this incident takes (an incident of an earlier release: the earlier ones)."""
-        if self._record is not None and self._record.articles_1_2 is False:
-            return intake.SECOND_RELEASE_TYPES
-        return tuple(ReportType)
+        record = self._record
+        if record is None:
+            return tuple(ReportType)
+        return intake.types_for(articles_1_2=record.articles_1_2 is not False, article_5=record.article_5 is not False)
 
     def _chain(self) -> list[Unit]:
         """The chain now (P4.d): the receiving unit's after a transfer (A4.1)."""

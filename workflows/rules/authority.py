@@ -80,6 +80,13 @@ def may_close(actor: str, chain: Sequence[Unit]) -> str | None:
     )
 
 
+def may_evaluate(actor: str, chain: Sequence[Unit]) -> str | None:
+    """S6, A5.1: evaluation (回应是否妥当、处置是否得力) is the provincial general office's."""
+    if _is_office(actor, chain):
+        return None
+    return f"只有省政府办公厅 {_office(chain).code} 可以评价 only the provincial general office evaluates an incident, not {actor} (A5.1, S6)"
+
+
 def may_transfer(actor: str, chain: Sequence[Unit], to_chain: Sequence[Unit] | None = None) -> str | None:
     """S3, A4.1: a transfer (转交) is the provincial general office's, to a unit that can answer: not a
     coordination unit (A2.3), not the office itself, not the unit already responsible; the receiving

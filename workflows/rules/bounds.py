@@ -40,6 +40,7 @@ KEEP_REJECTED = 20
 KEEP_FAILURES = 10
 KEEP_NOTICES = 20
 KEEP_TRANSFERS = 10
+KEEP_EVALUATIONS = 5
 KEEP_SEEN = 150
 """Report ids of earlier runs handed on, so a re-sent report is answered, not filed again (the current
 run's are all kept: ``Limits.run_reports`` hands over after at most 100)."""

@@ -60,8 +60,16 @@ def first_error(err: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
-SECOND_RELEASE_TYPES = tuple(t for t in ReportType if t not in (ReportType.TRANSFER, ReportType.LEAD))
-"""The message types before Articles 一/二 (transfer at any time, lead department)."""
+ARTICLES_1_2_TYPES = (ReportType.TRANSFER, ReportType.LEAD)
+ARTICLE_5_TYPES = (ReportType.EVALUATION,)
+SECOND_RELEASE_TYPES = tuple(t for t in ReportType if t not in (*ARTICLES_1_2_TYPES, *ARTICLE_5_TYPES))
+"""The message types before Articles 一/二 (transfer at any time, lead department) and 五 (evaluation)."""
+
+
+def types_for(*, articles_1_2: bool, article_5: bool) -> tuple[ReportType, ...]:
+    """The message types an incident takes, by the releases it runs (its ``workflow.patched`` flags)."""
+    left_out = (() if articles_1_2 else ARTICLES_1_2_TYPES) + (() if article_5 else ARTICLE_5_TYPES)
+    return tuple(t for t in ReportType if t not in left_out)
 
 
 def message(

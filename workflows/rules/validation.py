@@ -11,10 +11,12 @@ from datetime import datetime
 
 from workflows.rules import authority, bounds
 from workflows.rules.article4_supervision import explanation_refusal
+from workflows.rules.article5_assessment import evaluation_open
 from yuqing.models import (
     AcceptanceReport,
     CloseRequest,
     DispositionReport,
+    EvaluationReport,
     ExplanationReport,
     IncidentRecord,
     IncidentState,
@@ -57,9 +59,16 @@ def already_filed(record: IncidentRecord, report: Report) -> int | None:
 
 def refusal(record: IncidentRecord, chain: Sequence[Unit], report: Report, now: datetime) -> str | None:
     """Why the incident refuses ``report`` arriving at ``now``, or ``None`` if it takes it."""
-    if record.state == IncidentState.CLOSED:
-        return f"事件已办结，不再接收报告 incident {record.incident_id} is closed"
     actor = report.as_
+    if isinstance(report, EvaluationReport):  # A5.1, S6, P5.b
+        if not evaluation_open(record, now):
+            return f"评价期已过 the evaluation window of incident {record.incident_id} has ended (P5.b)"
+        return authority.may_evaluate(actor, chain)
+    if record.state == IncidentState.CLOSED:
+        until = f"；评价期至 {beijing(record.evaluation_until)}，只接收评价 only evaluations until then (P5.b)" if (
+            record.evaluation_until is not None and now < record.evaluation_until
+        ) else ""
+        return f"事件已办结，不再接收报告 incident {record.incident_id} is closed{until}"
     if report.published_at is not None and report.published_at > now:
         return f"发布时间 {beijing(report.published_at)} 晚于当前时间 published_at is in the future (P4.e)"
     if isinstance(report, AcceptanceReport):

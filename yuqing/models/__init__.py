@@ -28,6 +28,7 @@ from yuqing.models._base import (
     sha256_text,
 )
 from yuqing.models._enums import (
+    DispositionVerdict,
     EscalationAction,
     EventCategory,
     EventGrade,
@@ -37,6 +38,7 @@ from yuqing.models._enums import (
     OpinionLevel,
     ReleaseChannel,
     ReportType,
+    ResponseVerdict,
     ResponseWay,
     Role,
     Speaker,
@@ -51,6 +53,7 @@ from yuqing.models._policy import MAX_HOURS, MIN_HOURS, ObligationPolicy, Policy
 from yuqing.models._record import (
     DeliveryFailure,
     Escalation,
+    Evaluation,
     Explanation,
     IncidentRecord,
     NoticeRecord,
@@ -66,6 +69,7 @@ from yuqing.models._reports import (
     AnalysisReport,
     CloseRequest,
     DispositionReport,
+    EvaluationReport,
     ExplanationReport,
     LeadDesignation,
     MajorSituationReport,
@@ -87,6 +91,10 @@ def parse_incident_id(value: str) -> str:
 
 
 __all__ = [
+    "EvaluationReport",
+    "Evaluation",
+    "ResponseVerdict",
+    "DispositionVerdict",
     "NoticeRecord",
     "Scope",
     "Responsibility",

@@ -190,3 +190,18 @@ class ReportType(ZhEnum):
     EXPLANATION = "explanation", "超时说明"
     TRANSFER = "transfer", "转办"
     LEAD = "lead", "指定牵头部门"
+    EVALUATION = "evaluation", "评价"
+
+
+class ResponseVerdict(ZhEnum):
+    """A5.1: whether the response was proper."""
+
+    PROPER = "proper", "回应妥当", "妥当"
+    IMPROPER = "improper", "回应不妥当", "不妥当"
+
+
+class DispositionVerdict(ZhEnum):
+    """A5.1: whether the disposition was effective."""
+
+    EFFECTIVE = "effective", "处置得力", "得力"
+    INEFFECTIVE = "ineffective", "处置不得力", "不得力"

@@ -53,6 +53,9 @@ class Policy(Model):
     filing_grace_minutes: float = Field(default=30.0, ge=0, le=24 * 60)
     """P4.h (ours): a report reaching the workflow at most this long after it was filed counts at
     its filing time."""
+    evaluation_window_days: float = Field(default=30.0, ge=0, le=365)
+    """P5.b (ours): after 办结 an incident takes the provincial office's evaluation for this long, every
+    clock stopped; 0 ends it at 办结."""
     obligations: dict[ObligationKind, ObligationPolicy]
 
     @model_validator(mode="before")
@@ -79,6 +82,10 @@ class Policy(Model):
     @property
     def notification_retry(self) -> timedelta:
         return timedelta(hours=self.notification_retry_hours)
+
+    @property
+    def evaluation_window(self) -> timedelta:
+        return timedelta(days=self.evaluation_window_days)
 
     @property
     def filing_grace(self) -> timedelta:

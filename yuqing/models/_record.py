@@ -16,6 +16,7 @@ from pydantic import Field, StringConstraints, computed_field
 
 from yuqing.models._base import Record, Timestamp
 from yuqing.models._enums import (
+    DispositionVerdict,
     EscalationAction,
     IncidentState,
     ObligationKind,
@@ -23,6 +24,7 @@ from yuqing.models._enums import (
     OpinionLevel,
     ReleaseChannel,
     ReportType,
+    ResponseVerdict,
     ResponseWay,
     Role,
     Speaker,
@@ -152,6 +154,18 @@ class NoticeRecord(Record):
     at: Timestamp
 
 
+class Evaluation(Record):
+    """评价 (A5.1): the provincial office's verdicts on an incident, with who, when and why."""
+
+    seq: int
+    by: str
+    at: Timestamp
+    response: ResponseVerdict
+    disposition: DispositionVerdict
+    reason: str
+    reason_sha256: str
+
+
 class Rejection(Record):
     """A message that was refused, with why; it never fails the workflow. Reason and value are clipped."""
 
@@ -239,6 +253,16 @@ class IncidentRecord(Record):
     notices: list[NoticeRecord] = Field(default_factory=list)
     """The latest notifications beyond warnings and escalations (``notices_total`` counts them all)."""
     notices_total: int = 0
+    # Article 五 (the fourth release)
+    article_5: bool | None = None
+    """Whether this incident runs the fourth release's evaluation window (``workflow.patched``)."""
+    peak_opinion_level: OpinionLevel | None = None
+    """The highest opinion level the incident ever had (A5.3: 重大 or above at any time)."""
+    evaluations: list[Evaluation] = Field(default_factory=list)
+    """A5.1: the latest evaluations (the last counts); ``evaluations_total`` counts them all."""
+    evaluations_total: int = 0
+    evaluation_until: Timestamp | None = None
+    """P5.b: after 办结, evaluations are taken until then, every clock stopped; then the workflow completes."""
 
     def obligation(self, obligation_id: str) -> Obligation | None:
         return next((o for o in self.obligations if o.id == obligation_id), None)

@@ -13,11 +13,13 @@ from pydantic import ConfigDict, Field, TypeAdapter, model_validator
 
 from yuqing.models._base import AwareDatetime, Model, ReportId, Text, UnitCode
 from yuqing.models._enums import (
+    DispositionVerdict,
     EventCategory,
     EventGrade,
     OpinionLevel,
     ReleaseChannel,
     ReportType,
+    ResponseVerdict,
     ResponseWay,
     Speaker,
     TransferSource,
@@ -126,6 +128,14 @@ class LeadDesignation(_Message):
     unit: Unit
 
 
+class EvaluationReport(_Message):
+    """评价 by the provincial general office (A5.1, S6): ``text`` is the reason."""
+
+    type: Literal[ReportType.EVALUATION] = ReportType.EVALUATION
+    response: ResponseVerdict
+    disposition: DispositionVerdict
+
+
 Report = Annotated[
     Union[  # noqa: UP007 (TypeAdapter types a typing.Union; mypy refuses the ``|`` form there)
         AnalysisReport,
@@ -138,6 +148,7 @@ Report = Annotated[
         ExplanationReport,
         TransferOrder,
         LeadDesignation,
+        EvaluationReport,
     ],
     Field(discriminator="type"),
 ]

@@ -17,6 +17,7 @@ from yuqing.models._record import (
     TRANSIT,
     DeliveryFailure,
     Escalation,
+    Evaluation,
     IncidentRecord,
     NoticeRecord,
     Obligation,
@@ -86,6 +87,14 @@ class IncidentStatus(Record):
     """Who is told of important information (A2.3): 宣传, 网信, 通信管理."""
     notices: list[NoticeRecord] = Field(default_factory=list)
     notices_total: int = 0
+    # Article 五
+    peak_opinion_level: OpinionLevel | None = None
+    """The highest opinion level the incident ever had (A5.3)."""
+    evaluations: list[Evaluation] = Field(default_factory=list)
+    """A5.1: the provincial office's evaluations, the latest last."""
+    evaluations_total: int = 0
+    evaluation_until: Timestamp | None = None
+    """P5.b: a closed incident takes evaluations until then."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -152,6 +161,10 @@ class IncidentStatus(Record):
             coordination=input.coordination_of(record),
             notices=record.notices,
             notices_total=record.notices_total,
+            peak_opinion_level=record.peak_opinion_level,
+            evaluations=record.evaluations,
+            evaluations_total=record.evaluations_total,
+            evaluation_until=record.evaluation_until,
         )
 
 
