@@ -17,8 +17,10 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.assessment import write_circular_activity
 from activities.channels import Channel, build_channels
 from activities.notify import Notifier
+from workflows.circular import CircularWorkflow
 from workflows.incident import IncidentWorkflow
 from yuqing import config, search_attributes
 from yuqing.errors import YuqingError
@@ -29,7 +31,8 @@ log = structlog.get_logger("yuqing.worker")
 
 
 def build_worker(client: Client, channels: Sequence[Channel], task_queue: str | None = None) -> Worker:
-    """The worker for ``client``: the incident workflow and the notification activity.
+    """The worker for ``client``: the incident and circular workflows, the notification and assessment
+    activities.
 
     The worker's own payload-size check is off: with it on, one oversized update from any client
     fails the incident's workflow task forever (the SDK refuses to upload the acceptance or rejection
@@ -40,8 +43,8 @@ def build_worker(client: Client, channels: Sequence[Channel], task_queue: str | 
     return Worker(
         client,
         task_queue=task_queue or config.task_queue(),
-        workflows=[IncidentWorkflow],
-        activities=[Notifier(channels).deliver],
+        workflows=[IncidentWorkflow, CircularWorkflow],
+        activities=[Notifier(channels).deliver, write_circular_activity],
         disable_payload_error_limit=True,
     )
 

@@ -27,7 +27,8 @@ def _due(at: datetime | None) -> str:
 
 
 def _owed(n: Notification) -> str:
-    return "；".join(f"{o.kind.zh}（{o.rule}）{beijing(o.due_at)} 前" for o in n.incident.owed) or "暂无时限"
+    owed = n.incident.owed if n.incident else []
+    return "；".join(f"{o.kind.zh}（{o.rule}）{beijing(o.due_at)} 前" for o in owed) or "暂无时限"
 
 
 def _addressee(n: Notification) -> str:
@@ -40,13 +41,26 @@ def _addressee(n: Notification) -> str:
 
 
 def _level(n: Notification) -> str:
-    event = f"，{n.incident.event.grade.zh}{n.incident.event.category.zh}" if n.incident.event else ""
-    return f"舆情等级{n.incident.opinion_level.zh}{event}"
+    facts = n.incident
+    if facts is None:
+        return ""
+    event = f"，{facts.event.grade.zh}{facts.event.category.zh}" if facts.event else ""
+    return f"舆情等级{facts.opinion_level.zh}{event}"
 
 
 def render(n: Notification) -> Letter:
     """The subject and body of ``n``."""
+    if n.circular is not None:  # A5.2: the circular for a period, written
+        c = n.circular
+        problems = f"；另有 {c.problems} 件事件的历史未能核验，未计入" if c.problems else ""
+        return Letter(
+            n, f"通报已生成：{c.title}",
+            f"{_addressee(n)}：{c.title}已生成（{c.period}，事件 {c.incidents} 件；通报批评 {c.criticisms} 个单位，"
+            f"约谈整改 {c.summons} 个单位{problems}），见 {c.directory}。",
+        )  # fmt: skip
     facts = n.incident
+    if facts is None:
+        raise ValueError(f"notification {n.key} has no incident facts")
     title = facts.title
     if n.kind == "opened":
         word = "转办" if facts.transferred else "立案"

@@ -346,6 +346,8 @@ async def verify(
 
     # -- timers: each fires at a moment a rule names (D2), and never before its time
     moments = sorted(_deadlines([*record.obligations, *journal.dropped]))
+    if record.evaluation_until is not None:  # P5.b: the evaluation window after 办结
+        moments.append(record.evaluation_until)
     fired: dict[int, datetime] = {
         e.timer_fired_event_attributes.started_event_id: utc(e.event_time)
         for e in events

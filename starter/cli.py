@@ -16,7 +16,8 @@ import re
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
@@ -349,6 +350,27 @@ def build_parser() -> Parser:
 
     p = command("notices", "通知记录 what the outbox delivered (P4.b)", cmd_notices)
     p.add_argument("id", metavar="ID", nargs="?", type=id_type, help="事件编号 incident id (default: all)")
+
+    p = command("assess", "考核通报 assess a period and write the circular (A5.2, A5.3); `assess schedule`: monthly",
+                cmd_assess,
+                "考核 assess: 统计期内发现的事件（北京时间自然日，含首尾）的时限完成情况、督办、评价，依 A5.3 得出通报批评、约谈整改 "
+                "the incidents discovered in the period (Asia/Shanghai days, both ends included), from their histories; "
+                "findings by A5.3 over the look-back window (P5.a). `yuqing assess schedule --every month` keeps a "
+                "Temporal Schedule that writes the previous month's circular and tells the provincial office; "
+                "`--trigger` runs it now (不定期).")
+    p.add_argument("action", nargs="?", choices=["schedule"], metavar="schedule",
+                   help="schedule: 定期通报 keep the monthly Schedule (with --every month)")
+    p.add_argument("--from", dest="period_from", type=date_type, metavar="DATE", help="起 first day, e.g. 2026-11-01")
+    p.add_argument("--to", dest="period_to", type=date_type, metavar="DATE", help="止 last day, included")
+    p.add_argument("--month", metavar="YYYY-MM", type=month_type, help="一个自然月 a calendar month (default: last month)")
+    p.add_argument("--out", metavar="DIR", type=Path,
+                   help="写出通报 write the circular (HTML, Markdown, CSV, JSON) into DIR; for schedule: where each "
+                        "month's circular goes (default $YUQING_VAR/circulars)")
+    p.add_argument("--look-back-days", type=positive_int, default=365, metavar="DAYS",
+                   help="重复认定的回溯期 look-back window for a repeated finding (P5.a, default 365)")
+    p.add_argument("--every", choices=["month"], help="schedule: 周期 how often (month)")
+    p.add_argument("--trigger", action="store_true", help="schedule: 立即生成一次 run it now too (不定期)")
+    p.set_defaults(overall_timeout=None)
 
     from audit.cli import register_audit  # auditors' commands: export, replay, ledger
 
@@ -694,6 +716,60 @@ def _ancestry(units: Directory, unit: Any) -> list[str]:
     return codes
 
 
+def date_type(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip().replace("/", "-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期不合法 invalid date {text!r}: e.g. 2026-11-01") from None
+
+
+def month_type(text: str) -> str:
+    value = text.strip().replace("/", "-").replace("年", "-").rstrip("月")
+    if not re.fullmatch(r"20\d\d-(0?[1-9]|1[0-2])", value):
+        raise argparse.ArgumentTypeError(f"月份不合法 invalid month {text!r}: e.g. 2026-11")
+    return value
+
+
+async def cmd_assess(args: argparse.Namespace, out: Output) -> int:
+    from assessment import service as assessing
+    from assessment.document import write_circular
+
+    if args.action == "schedule":
+        if args.every is None:
+            raise UsageError("须给出周期 give --every month")
+        target = args.out or config.var_dir() / "circulars"
+        client = await service.connect(args.address, args.namespace)
+        schedule_id, created = await assessing.schedule_monthly(client, target, directory(), look_back_days=args.look_back_days)
+        if args.trigger:
+            await assessing.trigger(client)
+        if out.json_mode:
+            out.json({"schedule_id": schedule_id, "created": created, "out": str(target.resolve()), "triggered": args.trigger})
+            return EXIT_OK
+        word = "已创建 created" if created else "已更新 updated"
+        out.show(f"{word}: 定期通报 {schedule_id}：每月1日9时（北京时间）生成上月通报，写入 {target.resolve()}，并通知省政府办公厅"
+                 + ("；已立即生成一次 triggered now" if args.trigger else ""))  # fmt: skip
+        return EXIT_OK
+    if args.every or args.trigger:
+        raise UsageError("--every/--trigger 只用于 `yuqing assess schedule` only with `assess schedule`")
+    try:
+        period = assessing.parse_period(args.period_from, args.period_to, args.month)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    client = await service.connect(args.address, args.namespace)
+    result, problems = await assessing.assess_period(
+        client, period, look_back_days=args.look_back_days, cache_dir=config.var_dir() / "assessment-cache",
+        directory=directory(),
+    )  # fmt: skip
+    files = write_circular(result, args.out) if args.out else {}
+    for problem in problems:
+        out.warn(f"未计入 left out (its history did not verify): {problem}")
+    if out.json_mode:
+        out.json(result.model_dump(mode="json", by_alias=True))
+        return EXIT_OK
+    out.show(render.assessment_summary(result, files))
+    return EXIT_OK
+
+
 async def cmd_notices(args: argparse.Namespace, out: Output) -> int:
     from activities.channels.outbox import SqliteOutbox
     from yuqing.timefmt import parse_time
@@ -740,7 +816,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     configure(level=os.environ.get("YUQING_LOG_LEVEL") or "ERROR")
     try:
-        return asyncio.run(asyncio.wait_for(args.handler(args, out), args.timeout))
+        overall = getattr(args, "overall_timeout", args.timeout)  # assess: --timeout bounds each request only
+        return asyncio.run(asyncio.wait_for(args.handler(args, out), overall))
     except OutputClosed:  # the reader went away (| head): what the command did stands, so it succeeded
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again

@@ -376,3 +376,32 @@ def notices(rows: Iterable[dict[str, Any]], title: str, *, one_incident: bool) -
         cells += [kind, _unit(row["target_name"], row["target"]), role, level, row["subject"], str(row["attempts"])]
         table.add_row(*cells)
     return Group(table, Text(BEIJING_NOTE, style="dim"))
+
+
+def assessment_summary(a: Any, files: dict[str, Any]) -> RenderableType:
+    """``yuqing assess``: the totals, the cities and the findings in brief (the circular has it all)."""
+    from assessment.document import period_label
+
+    parts: list[RenderableType] = [
+        Text(f"考核 assessment：{period_label(a)}（{a.period.from_} 至 {a.period.to}），事件 {a.totals.incidents} 件", style="bold")
+    ]
+    cities = _table("各市情况 by city", [("市 city", True), ("事件", False), ("按时率 on time", False),
+                    ("中位逾期", False), ("最长逾期", False), ("督办", False), ("评价不妥/不得力", False)])  # fmt: skip
+    for row in a.cities:
+        rate = f"{row.on_time_rate:.0%}" if row.on_time_rate is not None else "—"
+        median = f"{row.median_lateness_minutes:.0f}分" if row.median_lateness_minutes is not None else "—"
+        worst = f"{row.worst_lateness_minutes:.0f}分" if row.worst_lateness_minutes is not None else "—"
+        escalations = "、".join(f"{level}级{n}" for level, n in sorted(row.escalations.items())) or "—"
+        faults = f"{row.evaluations.improper_response}/{row.evaluations.ineffective_disposition}"
+        cities.add_row(f"{row.name}（{row.code}）", str(row.incidents), rate, median, worst, escalations, faults)
+    parts.append(cities if a.cities else Text("本期无事件 no incidents in the period", style="dim"))
+    if a.findings:
+        findings = _table("通报批评与约谈整改 findings (A5.3)", [("单位 unit", True), ("认定", False), ("事件", True)])
+        for f in a.findings:
+            findings.add_row(f"{f.unit_name}（{f.unit}）", Text(f.finding, style="bold red"), "、".join(f.incidents))
+        parts.append(findings)
+    else:
+        parts.append(Text("本期无通报批评、约谈整改 no findings", style="dim"))
+    if files:
+        parts.append(Text("通报已写出 written: " + "，".join(str(p) for p in files.values())))
+    return Group(*parts)

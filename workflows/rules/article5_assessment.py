@@ -10,7 +10,7 @@ the histories by ``assessment/``, never here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 
 from yuqing.models import IncidentRecord, IncidentState, OpinionLevel, Policy
 
@@ -40,3 +40,14 @@ def evaluation_open(record: IncidentRecord, now: datetime) -> bool:
 def peak(current: OpinionLevel | None, level: OpinionLevel) -> OpinionLevel:
     """A5.3: the highest opinion level an incident ever had (重大 or above at any time counts)."""
     return level if current is None or level.rank > current.rank else current
+
+
+CHINA = timezone(timedelta(hours=8))
+"""Asia/Shanghai without a time-zone database (no I/O in a workflow; no DST in China since 1991)."""
+
+
+def previous_month(now: datetime) -> tuple[date, date]:
+    """A5.2: the calendar month before ``now``'s, in Beijing time: what a monthly circular covers."""
+    first_this = now.astimezone(CHINA).date().replace(day=1)
+    last_before = first_this - timedelta(days=1)
+    return last_before.replace(day=1), last_before

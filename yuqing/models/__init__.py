@@ -27,6 +27,7 @@ from yuqing.models._base import (
     clip,
     sha256_text,
 )
+from yuqing.models._circular import WRITE_CIRCULAR, CircularInput, CircularRequest, CircularResult
 from yuqing.models._enums import (
     DispositionVerdict,
     EscalationAction,
@@ -48,7 +49,7 @@ from yuqing.models._enums import (
 )
 from yuqing.models._incident import Incident, Responsibility, Scope, SuddenEvent, Transfer, Unit
 from yuqing.models._input import IncidentInput, Limits
-from yuqing.models._notifications import IncidentFacts, Notification, NotificationKind, ObligationBrief
+from yuqing.models._notifications import CircularFacts, IncidentFacts, Notification, NotificationKind, ObligationBrief
 from yuqing.models._policy import MAX_HOURS, MIN_HOURS, ObligationPolicy, Policy
 from yuqing.models._record import (
     DeliveryFailure,
@@ -91,6 +92,11 @@ def parse_incident_id(value: str) -> str:
 
 
 __all__ = [
+    "CircularResult",
+    "CircularRequest",
+    "CircularInput",
+    "WRITE_CIRCULAR",
+    "CircularFacts",
     "EvaluationReport",
     "Evaluation",
     "ResponseVerdict",

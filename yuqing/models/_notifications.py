@@ -22,7 +22,8 @@ from yuqing.models._enums import (
 from yuqing.models._incident import SuddenEvent, Unit
 
 NotificationKind = Literal[
-    "opened", "warning", "escalation", "major_situation", "transfer", "lead", "leadership", "coordination"
+    "opened", "warning", "escalation", "major_situation", "transfer", "lead", "leadership", "coordination",
+    "circular",
 ]
 
 
@@ -49,6 +50,18 @@ class IncidentFacts(Model):
     owed: list[ObligationBrief] = Field(default_factory=list)
 
 
+class CircularFacts(Model):
+    """A circular (通报) written for a period (A5.2): the provincial office is told where it is."""
+
+    title: str
+    period: str
+    directory: str
+    incidents: int
+    criticisms: int
+    summons: int
+    problems: int = 0
+
+
 class Notification(Model):
     """One message to a unit: an opening, a warning, an escalation, a major situation, a transfer, a
     lead designation, leadership (A2.2) or coordination (A2.3).
@@ -64,7 +77,8 @@ class Notification(Model):
     role: Role = Role.LEADER_IN_CHARGE
     """Whom in the target it addresses (A1.3): its leader in charge, or a government's principal
     leader (A2.2); the target's section does the work either way."""
-    incident: IncidentFacts
+    incident: IncidentFacts | None
+    """The incident at the decision; ``None`` only for a circular (通报, A5.2), which concerns many."""
     obligation: ObligationBrief | None = None
     level: int = 0
     round: int = 1
@@ -74,6 +88,8 @@ class Notification(Model):
     """For a major situation: the report it carries."""
     report_text: str | None = None
     report_by: str | None = None
+    circular: CircularFacts | None = None
+    """For a circular (A5.2): what it found and where it was written."""
 
     @property
     def about(self) -> str:
