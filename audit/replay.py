@@ -284,7 +284,7 @@ async def verify(
         expected[f"{incident}/{w.obligation_id}/0/1"] = {"kind": "warning", "target": w.target, "at": w.at}
     for x in journal.escalations:
         expected[f"{incident}/{x.obligation_id}/{x.level}/{x.round}"] = {
-            "kind": "escalation", "target": x.target, "at": x.at, "action": x.action,
+            "kind": "escalation", "target": x.target, "at": x.at, "action": x.action, "role": x.role,
         }  # fmt: skip
     for t in journal.notices:  # transfers, leads, leadership (A2.2), coordination (A2.3)
         expected[t.key] = {"kind": t.kind, "target": t.target, "at": t.at, "role": t.role}

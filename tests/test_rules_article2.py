@@ -78,8 +78,8 @@ def test_a2_2_escalations_to_a_government_at_particularly_major_address_its_prin
     [
         (UNIT, COUNTY, "370102-gaj", True),  # the county, one of its departments
         (UNIT, CITY, "370100-jyj", True),  # the city above, one of its departments
-        (UNIT, OFFICE, "370102-gaj", True),  # the office, a department of a government in the chain
-        (UNIT, OFFICE, "sz-jyt", True),  # … the provincial one included
+        (UNIT, OFFICE, "370102-gaj", True),  # the office, for the incident's government (the county)
+        (UNIT, OFFICE, "sz-jyt", False),  # … for the incident's government: not a provincial department
         (UNIT, COUNTY, "370100-jyj", False),  # the county may not pick the city's department
         (UNIT, UNIT, "370102-gaj", False),  # the responsible unit never picks its lead
         (UNIT, "370102-gaj", "370102-gaj", False),
@@ -149,14 +149,16 @@ def _record(**fields: object) -> IncidentRecord:
 
 def test_p4_f_final_disposition_needs_analysis_response_and_disposition_on_a_transferred_incident() -> None:
     transfer = Transfer(at=T0, by=OFFICE).model_dump()
-    assert authority.missing_before_final(_record()) == []  # not transferred
-    assert authority.missing_before_final(_record(transfer=transfer)) == list(authority.REQUIRED_ON_FILE)
+    new = {"articles_1_2": True}
+    assert authority.missing_before_final(_record(**new)) == []  # not transferred
+    assert authority.missing_before_final(_record(transfer=transfer, **new)) == list(authority.REQUIRED_ON_FILE)
     on_file = {ReportType.ANALYSIS: 2, ReportType.RESPONSE: 3}
-    assert authority.missing_before_final(_record(transfer=transfer, on_file=on_file)) == [ReportType.DISPOSITION]
+    assert authority.missing_before_final(_record(transfer=transfer, on_file=on_file, **new)) == [ReportType.DISPOSITION]
     on_file[ReportType.DISPOSITION] = 4
-    assert authority.missing_before_final(_record(transfer=transfer, on_file=on_file)) == []
-    # an incident recorded before the third release keeps the rules it ran with
+    assert authority.missing_before_final(_record(transfer=transfer, on_file=on_file, **new)) == []
+    # an incident begun before the third release (False), or not yet decided, keeps the rules it ran with
     assert authority.missing_before_final(_record(transfer=transfer, articles_1_2=False)) == []
+    assert authority.missing_before_final(_record(transfer=transfer)) == []
 
 
 def test_p4_f_analysis_due_24h_after_acceptance_and_met_at_once_if_on_file() -> None:

@@ -319,4 +319,142 @@ async def test_roles_are_named_on_every_notification(clock: Clock, outbox: Sqlit
     """A1.3: each row names the unit, the role addressed and the section."""
     handle = await clock.open(make_incident(level=OpinionLevel.PARTICULARLY_MAJOR))
     rows = outbox.rows(handle.id)
-    assert rows and all(r["role"] in {role.value for role in Role} and r["section"] for r in rows)
+    assert sorted((r["kind"], r["target"], r["role"], r["section"]) for r in rows) == sorted([
+        ("opened", UNIT, Role.LEADER_IN_CHARGE.value, "办公室"),
+        ("leadership", COUNTY, Role.PRINCIPAL_LEADER.value, "区政府办公室政务公开科"),
+        ("leadership", CITY, Role.PRINCIPAL_LEADER.value, "市政府办公厅政务公开处"),
+        ("coordination", "370100-xcb", Role.LEADER_IN_CHARGE.value, "新闻处"),
+        ("coordination", "370100-wxb", Role.LEADER_IN_CHARGE.value, "网络舆情处"),
+        ("coordination", "sz-txglj", Role.LEADER_IN_CHARGE.value, "网络安全管理处"),
+    ])  # fmt: skip
+    bodies = {r["target"]: r["body"] for r in rows}
+    assert "区长" in bodies[COUNTY] and "分管副局长" in bodies[UNIT]
+
+
+# ------------------------------------------------- found by the review and the hostile probe
+
+
+async def test_p4_f_a_final_disposition_from_before_a_transfer_never_closes_the_new_units_incident(
+    clock: Clock, directory: Directory
+) -> None:
+    """The finding: the previous unit's held final disposition closed the incident as soon as the receiving
+    unit accepted, with its analysis waived and none of its own reports on file."""
+    handle = await clock.open(make_incident())
+    held = await service.file_report(clock.client, handle.id, make(DispositionReport, final=True))
+    assert held.state == IncidentState.OPEN  # the 48 h response is owed
+    await service.transfer_incident(clock.client, handle.id, CITY_EDUCATION, TransferSource.IMPORTANT, by=OFFICE, directory=directory)
+    await service.file_report(clock.client, handle.id, make(AcceptanceReport, by=CITY_EDUCATION))
+    status = await clock.file(handle, release(by=CITY_EDUCATION))
+    assert status.state == IncidentState.OPEN and status.final_disposition is None
+    assert next(o for o in status.obligations if o.kind == ObligationKind.ANALYSIS).status == ObligationStatus.PENDING
+
+
+async def test_a4_1_transferred_again_the_previous_units_pending_analysis_is_let_go(clock: Clock, directory: Directory) -> None:
+    """The finding: A's analysis stayed open after a second transfer and escalated to B."""
+    handle = await clock.open(make_incident())
+    await service.transfer_incident(clock.client, handle.id, CITY_EDUCATION, TransferSource.IMPORTANT, by=OFFICE, directory=directory)
+    await service.file_report(clock.client, handle.id, make(AcceptanceReport, by=CITY_EDUCATION))
+    await service.transfer_incident(clock.client, handle.id, "sz-jyt", TransferSource.IMPORTANT, by=OFFICE, directory=directory)
+    status = await clock.status(handle)
+    analyses = [(o.id, o.status) for o in status.obligations if o.kind == ObligationKind.ANALYSIS]
+    assert analyses == [("analysis#1", ObligationStatus.WAIVED)]
+
+
+async def test_a4_1_a_back_dated_transfer_gives_the_unit_its_whole_hour(clock: Clock, directory: Directory) -> None:
+    """The finding: the office's order credited with a filing time 29 min back left the unit 31 min."""
+    from workflows.rules.article1_responsibility import coordination_units
+    from workflows.rules.article4_supervision import escalation_chain
+    from yuqing.models import TransferOrder
+
+    handle = await clock.open(make_incident())
+    filed = await clock.now(handle) + S  # filed after the workflow last ran, then 20 min in transit (P4.h)
+    await clock.advance(handle, 20 * M)
+    order = make(TransferOrder, by=OFFICE, source=TransferSource.IMPORTANT, chain=escalation_chain(directory, CITY_EDUCATION),
+                 coordination=coordination_units(directory, CITY_EDUCATION), filed_at=filed)  # fmt: skip
+    receipt = await service.file_report(clock.client, handle.id, order)
+    status = await clock.status(handle)
+    acceptance = next(o for o in status.obligations if o.kind == ObligationKind.ACCEPTANCE)
+    assert receipt.credited and receipt.at == filed  # the report itself is credited, as any report …
+    assert receipt.arrived_at is not None and acceptance.clock_start == receipt.arrived_at  # … not the unit's hour
+    assert acceptance.due_at == receipt.arrived_at + H and status.transfers[-1].at == receipt.arrived_at
+
+
+async def test_a2_after_a_transfer_the_new_chains_leaders_and_level_are_told(clock: Clock, directory: Directory) -> None:
+    """The finding: transferred to 青岛, a 特别重大 incident told neither 青岛's leaders nor its 宣传 and 网信."""
+    handle = await clock.open(make_incident(level=OpinionLevel.PARTICULARLY_MAJOR))
+    receipt = await service.transfer_incident(clock.client, handle.id, "370200-jyj", TransferSource.IMPORTANT, by=OFFICE, directory=directory)
+    status = await clock.status(handle)
+    about = f"#{receipt.seq}"
+    assert [(t, r) for a, t, r in told(status, "leadership") if a.endswith(about)] == [("370200", "principal_leader")]
+    assert [t for a, t, _ in told(status, "coordination") if a.endswith(about)] == ["370200-xcb", "370200-wxb"]
+
+
+async def test_a2_the_opening_notices_follow_the_opening_level(env: object, directory: Directory) -> None:
+    """The finding: a raise to 特别重大 that reached the workflow in its first task (before ``run``) made the
+    opening tell the leaders too: four leadership notices instead of two."""
+    import uuid
+
+    from tests.conftest import POLICY
+    from worker import build_worker
+
+    queue = f"first-task-{uuid.uuid4().hex[:6]}"
+    client = env.client  # type: ignore[attr-defined]
+    incident = make_incident(level=OpinionLevel.MAJOR)
+    handle = await service.open_incident(client, incident, opened_by=UNIT, task_queue=queue, policy=POLICY)
+    raise_ = make(ReclassificationReport, opinion_level=OpinionLevel.PARTICULARLY_MAJOR)
+    await service.signal_report(client, handle.id, raise_.model_dump(mode="json", by_alias=True))
+    async with build_worker(client, [], task_queue=queue):
+        await Clock.settle(handle)
+        status = await handle.query("status", result_type=type(await clock_status(handle)))
+    assert len(told(status, "leadership")) == 2 and {a for a, _, _ in told(status, "coordination")} == {"coordination#0"}
+
+
+async def clock_status(handle: object) -> object:
+    from tests.conftest import query_status
+
+    return await query_status(handle)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("forge", "why"),
+    [
+        ("skip-governments", "P4.d"),  # 370112-jyj straight to the office
+        ("broken-parent-link", "P4.d"),  # a unit whose next one up is not its parent
+        ("department-in-coordination", "A2.3"),
+        ("oversized", "bytes"),
+    ],
+)
+async def test_s3_a_transfer_whose_units_do_not_hold_together_is_refused(
+    clock: Clock, directory: Directory, forge: str, why: str
+) -> None:
+    """The finding: the workflow took whatever units a raw client put in a transfer."""
+    from workflows.rules.article1_responsibility import coordination_units
+    from workflows.rules.article4_supervision import escalation_chain
+    from yuqing.models import TransferOrder
+
+    chain = escalation_chain(directory, "370112-jyj")
+    coordination = coordination_units(directory, "370112-jyj")
+    if forge == "skip-governments":
+        chain = [chain[0], chain[-1]]
+    elif forge == "broken-parent-link":  # a coordination unit posing as a department, its city claiming another parent
+        fake = directory.get("370100-xcb").model_copy(update={"kind": "department"})
+        chain = [fake, directory.get(CITY).model_copy(update={"parent": "nowhere"}), directory.get(OFFICE)]
+        coordination = coordination_units(directory, CITY)
+    elif forge == "department-in-coordination":
+        coordination = [*coordination[:2], directory.get(COUNTY_POLICE)]
+    elif forge == "oversized":
+        chain = [u.model_copy(update={"name": "某" * 200, "leader": "分管副局长" * 30, "section": "办公室" * 60}) for u in chain]
+        coordination = [u.model_copy(update={"name": "某" * 200, "leader": "分管副部长" * 30, "section": "办公室" * 60}) for u in coordination]
+    handle = await clock.open(make_incident())
+    order = make(TransferOrder, by=OFFICE, source=TransferSource.IMPORTANT, chain=chain, coordination=coordination)
+    with pytest.raises(Rejected, match=why):
+        await service.file_report(clock.client, handle.id, order)
+    assert (await clock.status(handle)).responsible_unit == UNIT
+
+
+async def test_a2_1_designating_the_lead_it_already_has_is_refused(clock: Clock, directory: Directory) -> None:
+    handle = await clock.open(make_incident())
+    await service.designate_lead(clock.client, handle.id, COUNTY_POLICE, by=COUNTY, directory=directory)
+    with pytest.raises(Rejected, match="already"):
+        await service.designate_lead(clock.client, handle.id, COUNTY_POLICE, by=COUNTY, directory=directory)
+    assert len(told(await clock.status(handle), "lead")) == 1

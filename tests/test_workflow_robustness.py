@@ -28,9 +28,10 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, W
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.channels.outbox import SqliteOutbox
 from starter import service
 from tests.broken import BrokenIncident
-from tests.conftest import OFFICE, TASK_QUEUE, UNIT, Clock, make, make_incident, release, start_env
+from tests.conftest import OFFICE, TASK_QUEUE, UNIT, Clock, make, make_incident, query_status, release, start_env
 from worker import build_worker
 from workflows.incident import WORKFLOW_NAME
 from workflows.rules import bounds
@@ -43,6 +44,7 @@ from yuqing.models import (
     IncidentState,
     IncidentStatus,
     Limits,
+    MajorSituationReport,
     ObligationStatus,
     Receipt,
 )
@@ -386,3 +388,35 @@ async def test_a_stuck_or_terminated_incident_is_never_read_as_open(clock: Clock
     assert "卡住" in text and "已终止" in text
 
 
+
+
+async def test_a_flood_of_accepted_major_situations_never_wedges_the_incident(env: WorkflowEnvironment, outbox: SqliteOutbox) -> None:
+    """The finding (hostile probe): thousands of accepted messages that each send notifications, arriving
+    in one workflow task, scheduled thousands of activities at once; the SDK's deadlock detector failed
+    the task on every retry and the incident stopped escalating. Now at most ``MAX_IN_FLIGHT`` are in
+    delivery; the rest wait their turn, and every one is delivered once (A4.4, A2.3, P4.b)."""
+    from tests.conftest import POLICY
+    from workflows.incident import MAX_IN_FLIGHT
+
+    queue = f"flood-{uuid.uuid4().hex[:6]}"
+    handle = await service.open_incident(env.client, make_incident(), opened_by=UNIT, task_queue=queue, policy=POLICY)
+    count = 400  # x4: the office and 宣传, 网信, 通信管理 (A2.3) each hear of each situation
+    await asyncio.gather(*(
+        service.signal_report(env.client, handle.id, make(MajorSituationReport, text=f"情况{i}").model_dump(mode="json", by_alias=True))
+        for i in range(count)
+    ))  # fmt: skip
+    most = 0
+    async with build_worker(env.client, [outbox], task_queue=queue):
+        deadline = asyncio.get_running_loop().time() + 240
+        while True:
+            raw = (await handle.describe()).raw_description
+            assert raw.pending_workflow_task.attempt <= 1, "the workflow task failed"
+            most = max(most, len(raw.pending_activities))
+            delivered = [r for r in outbox.rows(handle.id) if r["kind"] in ("major_situation", "coordination")]
+            if len(delivered) == 4 * count and not raw.pending_activities:
+                break
+            assert asyncio.get_running_loop().time() < deadline, f"{len(delivered)} of {4 * count} delivered"
+            await asyncio.sleep(0.5)
+        status = await query_status(handle)
+    assert most <= MAX_IN_FLIGHT and len({r["key"] for r in delivered}) == 4 * count
+    assert status.reports_total == count and status.delivery_failures_total == 0

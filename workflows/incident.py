@@ -15,7 +15,8 @@ fails the workflow at once, naming the field.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         Obligation,
         ObligationKind,
         ObligationStatus,
+        OpinionLevel,
         Receipt,
         ReclassificationReport,
         Rejection,
@@ -77,6 +79,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 WORKFLOW_NAME = "IncidentWorkflow"
+BOUNDED_DISPATCH = "bounded-dispatch"
+MAX_IN_FLIGHT = 100
+"""Notifications in delivery at once; more wait their turn in order (``_dispatch``)."""
 ARTICLE_5 = "article-5"
 """``workflow.patched`` id of the fourth release: evaluation (A5.1, S6) and its window after 办结 (P5.b)."""
 ARTICLES_1_2 = "articles-1-2"
@@ -118,6 +123,9 @@ class IncidentWorkflow:
             try:  # a rule that cannot take this input fails the start at once, never a task forever
                 self._record = started.carried or self._opening_record(started, workflow.now())
                 self._input = started
+                if started.carried is not None:  # begun before a release: it keeps the rules it ran with
+                    self._record.articles_1_2 = self._record.articles_1_2 or False
+                    self._record.article_5 = self._record.article_5 or False
             except Exception as err:
                 self._problem = f"事件无法立案 the incident cannot be opened: {type(err).__name__}: {clip(str(err), 200)}"
         self._journal = RunJournal()
@@ -125,6 +133,8 @@ class IncidentWorkflow:
         self._rejected_unlogged = 0
         self._changed = False
         self._deliveries: dict[asyncio.Task[None], Notification] = {}
+        self._queued: deque[Notification] = deque()
+        self._bounded: bool | None = None
         self._published: dict[str, Any] = {}
         self.handed_over: IncidentInput | None = None
         """The input this run continued as new with (the audit compares it with the history)."""
@@ -242,11 +252,12 @@ class IncidentWorkflow:
         """
         input, record = self._inputs()
         await self._drain(input.limits.drain)
-        if len(self._deliveries) > bounds.KEEP_PENDING and not bounds.pressing(size, input.limits):
-            workflow.logger.info("continue-as-new postponed", extra={"reason": reason, "in_delivery": len(self._deliveries)})
+        waiting = [*self._deliveries.values(), *self._queued]
+        if len(waiting) > bounds.KEEP_PENDING and not bounds.pressing(size, input.limits):
+            workflow.logger.info("continue-as-new postponed", extra={"reason": reason, "in_delivery": len(waiting)})
             return
         record.awake_at = workflow.now()
-        handed, undelivered = bounds.carried(record, list(self._deliveries.values()))
+        handed, undelivered = bounds.carried(record, waiting)
         for notification in undelivered:  # beyond what a record carries: recorded as undelivered (P4.b)
             handed.delivery_failures.append(
                 DeliveryFailure(key=notification.key, at=workflow.now(), error="续新前未送达 not delivered before continue-as-new")
@@ -261,7 +272,7 @@ class IncidentWorkflow:
         """No handler half done, and no notification in flight (or ``timeout`` passed)."""
         try:
             await workflow.wait_condition(
-                lambda: workflow.all_handlers_finished() and not self._deliveries, timeout=timeout
+                lambda: workflow.all_handlers_finished() and not self._deliveries and not self._queued, timeout=timeout
             )
         except TimeoutError:
             workflow.logger.warning("notifications still in delivery", extra={"count": len(self._deliveries)})
@@ -404,10 +415,10 @@ class IncidentWorkflow:
                 record.obligations.append(
                     article4.analysis_obligation(counted, input.policy, record.obligations, record.issued, record.on_file)
                 )
-        elif isinstance(report, TransferOrder):  # A4.1, S3
-            self._transfer(report, ref, counted)
+        elif isinstance(report, TransferOrder):  # A4.1, S3: at its arrival, never credited
+            self._transfer(report, ref, now)
         elif isinstance(report, LeadDesignation):  # A2.1, S5
-            self._designate_lead(report, ref, counted)
+            self._designate_lead(report, ref, now)
         elif isinstance(report, EvaluationReport):  # A5.1, S6
             self._evaluate(report, ref, now)
         elif isinstance(report, MajorSituationReport):  # A4.4, D4
@@ -427,7 +438,7 @@ class IncidentWorkflow:
                 obligation.explanation = Explanation(
                     seq=ref.seq, by=ref.by, at=now, text=ref.text, text_sha256=ref.text_sha256
                 )
-        if report.type in authority.REQUIRED_ON_FILE and record.transfer is not None:  # A4.3, P4.f
+        if report.type in authority.REQUIRED_ON_FILE and record.transfer is not None and record.articles_1_2:  # P4.f
             record.on_file.setdefault(report.type, ref.seq)
             if report.type == ReportType.ANALYSIS:
                 record.obligations, met = article4.meet_analysis(record.obligations, counted, ref.seq)
@@ -449,6 +460,8 @@ class IncidentWorkflow:
         if final is None or record.state != IncidentState.OPEN:
             return None
         still = authority.owed_before_final(record.obligations, record.event)
+        if not still and authority.missing_before_final(record):  # P4.f: cleared at a transfer; never here
+            return None
         if not still:
             self._close(now, f"最终处置 final disposition #{final.seq}: {final.text}", final.by, now)
             return f"第 {final.seq} 号最终处置所待的时限义务均已完成，事件办结 what final disposition #{final.seq} waited for is met: the incident is closed (S3)"
@@ -547,15 +560,20 @@ class IncidentWorkflow:
         record = self._ready()
         if record.transfer is not None and not record.transfers:
             record.transfers, record.transfers_total = [record.transfer], 1
-        if article2.tells_leadership(None, record.opinion_level):
+        opened_at = self._ready_input().incident.opinion_level  # not a level a first message already changed
+        if article2.tells_leadership(None, opened_at):
             self._tell_leadership("leadership#0")
-        if article2.tells_coordination(None, record.opinion_level):
+        if article2.tells_coordination(None, opened_at):
             self._coordinate("coordination#0")
 
     def _transfer(self, order: TransferOrder, ref: ReportRef, at: datetime) -> None:
-        """A4.1, P4.c: the receiving unit and its chain take over; its acceptance is due within 1 h."""
+        """A4.1, P4.c: the receiving unit and its chain take over; its acceptance is due within 1 h of the
+        order's arrival (``at``: the office's order is never credited with a filing time, P4.h, so the
+        unit's hour starts when it can be told)."""
         input, record = self._inputs()
         self._articles_1_2()
+        before_chain = {u.code for u in self._chain()}
+        before_coordination = {u.code for u in input.coordination_of(record)}
         to = order.chain[0]
         transfer = Transfer(
             at=at, by=order.as_, from_state_council=order.source == TransferSource.STATE_COUNCIL,
@@ -572,7 +590,13 @@ class IncidentWorkflow:
         record.accepted_at = record.accepted_by = None
         record.lead_unit = record.lead_by = record.lead_at = None  # the lead was the previous government's
         record.on_file = {}
+        record.final_disposition = None  # the previous unit's; the receiving unit files its own (P4.f)
         self._tell("transfer", to, f"transfer#{ref.seq}")
+        # A2.2, A2.3: the new chain's leaders and the new level's coordination units, if not told before
+        if record.opinion_level == OpinionLevel.PARTICULARLY_MAJOR:
+            self._tell_leadership(f"leadership#{ref.seq}", skip=before_chain)
+        if record.opinion_level.rank >= OpinionLevel.MAJOR.rank:
+            self._coordinate(f"coordination#{ref.seq}", skip=before_coordination)
         workflow.logger.warning("incident transferred", extra={"to": to.code, "from": transfer.previous})
 
     def _designate_lead(self, order: LeadDesignation, ref: ReportRef, at: datetime) -> None:
@@ -582,17 +606,20 @@ class IncidentWorkflow:
         record.lead_unit, record.lead_by, record.lead_at = order.unit, order.as_, at
         self._tell("lead", order.unit, f"lead#{ref.seq}")
 
-    def _tell_leadership(self, about: str) -> None:
+    def _tell_leadership(self, about: str, skip: Collection[str] = ()) -> None:
         """A2.2: the principal leaders of the county and city governments in the chain, at once."""
         for level, unit in enumerate(self._chain(), start=1):
-            if unit.kind in article2.LEADING_GOVERNMENTS:
+            if unit.kind in article2.LEADING_GOVERNMENTS and unit.code not in skip:
                 self._tell("leadership", unit, about, level=level, role=Role.PRINCIPAL_LEADER)
 
-    def _coordinate(self, about: str, report: tuple[ReportRef, str] | None = None) -> None:
+    def _coordinate(
+        self, about: str, report: tuple[ReportRef, str] | None = None, skip: Collection[str] = ()
+    ) -> None:
         """A2.3: 宣传 and 网信 of the responsible unit's level and the communications administration."""
         input, record = self._inputs()
         for level, unit in enumerate(input.coordination_of(record), start=1):
-            self._tell("coordination", unit, about, level=level, report=report)
+            if unit.code not in skip:
+                self._tell("coordination", unit, about, level=level, report=report)
 
     def _role(self, target: Unit) -> Role:
         """A2.2: at 特别重大 a government is addressed through its principal leader."""
@@ -660,6 +687,7 @@ class IncidentWorkflow:
             at=now,
             due_at=step.scheduled_at,
             skipped_steps=skipped,
+            role=self._role(step.target),
         )
         record.escalations.append(escalation)
         record.escalations_total += 1
@@ -670,7 +698,7 @@ class IncidentWorkflow:
         )
         self._send(
             "escalation", step.target, obligation=obligation, level=step.level, round_=step.round,
-            action=step.action, skipped=skipped, role=self._role(step.target),
+            action=step.action, skipped=skipped, role=escalation.role,
         )  # fmt: skip
         if step.level == 1 and record.lead_unit is not None:  # A2.1, P4.d: the lead hears what the unit hears
             self._tell(
@@ -738,9 +766,27 @@ class IncidentWorkflow:
         )
 
     def _dispatch(self, notification: Notification) -> None:
+        """Deliver ``notification``; beyond ``MAX_IN_FLIGHT`` at once it waits its turn, so a flood of
+        accepted messages (thousands of major situations in one task) never schedules thousands of
+        activities in one workflow task (the SDK's deadlock detector fails it after 2 s)."""
+        if len(self._deliveries) >= MAX_IN_FLIGHT and self._bounded_dispatch():
+            self._queued.append(notification)
+            return
         task = asyncio.create_task(self._deliver(notification))
         self._deliveries[task] = notification
-        task.add_done_callback(lambda done: self._deliveries.pop(done, None))
+        task.add_done_callback(self._delivered)
+
+    def _delivered(self, done: asyncio.Task[None]) -> None:
+        self._deliveries.pop(done, None)
+        while self._queued and len(self._deliveries) < MAX_IN_FLIGHT:
+            self._dispatch(self._queued.popleft())
+
+    def _bounded_dispatch(self) -> bool:
+        """Behind ``workflow.patched``, asked only when the cap is reached: a history that once had more
+        in flight replays as it ran."""
+        if self._bounded is None:
+            self._bounded = workflow.patched(BOUNDED_DISPATCH)
+        return self._bounded
 
     async def _deliver(self, notification: Notification) -> None:
         """Deliver with retries; a channel that stays down is recorded, never fails the incident (P4.b)."""
@@ -806,6 +852,10 @@ class IncidentWorkflow:
         if record is None:
             return tuple(ReportType)
         return intake.types_for(articles_1_2=record.articles_1_2 is not False, article_5=record.article_5 is not False)
+
+    def _ready_input(self) -> IncidentInput:
+        input, _ = self._inputs()
+        return input
 
     def _chain(self) -> list[Unit]:
         """The chain now (P4.d): the receiving unit's after a transfer (A4.1)."""

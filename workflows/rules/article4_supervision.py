@@ -57,11 +57,12 @@ def acceptance_obligation(
 
 
 def retransfer(obligations: Sequence[Obligation], at: datetime, to: str) -> list[Obligation]:
-    """A4.1: transferred again, the previous receiving unit's pending acceptance is the office's to let go
-    (S7 binds the unit, not the office); one already overdue stays missed on the record (P3.f) and is
-    met, late, by the new unit's acceptance."""
+    """A4.1: transferred again, the previous receiving unit's pending acceptance and analysis (P4.f) are the
+    office's to let go (S7 binds the unit, not the office); one already overdue stays missed on the record
+    (P3.f) and is met, late, by the new unit's report."""
     why = f"改转 {to} transferred to {to}"
-    return [waive(o, at, why) if o.kind == ObligationKind.ACCEPTANCE else o for o in obligations]
+    unit_owed = (ObligationKind.ACCEPTANCE, ObligationKind.ANALYSIS)  # the previous receiving unit's own
+    return [waive(o, at, why) if o.kind in unit_owed else o for o in obligations]
 
 
 def analysis_obligation(

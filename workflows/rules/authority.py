@@ -28,6 +28,7 @@ REQUIRED_BEFORE_FINAL = (
     ObligationKind.PRESS_CONFERENCE,
     ObligationKind.RESPONSE,
     ObligationKind.ACCEPTANCE,
+    ObligationKind.ANALYSIS,  # P4.f, on a transferred incident
 )
 """S3 + S7: what the notice requires (A3.1-A3.3, A4.2) and a unit's own final disposition cannot waive."""
 
@@ -107,7 +108,7 @@ def may_transfer(actor: str, chain: Sequence[Unit], to_chain: Sequence[Unit] | N
         return f"接收单位的督办链须止于省政府办公厅 {_office(chain).code} the receiving unit's chain must end at the office (P4.d)"
     if any(u.kind == UnitKind.COORDINATION for u in to_chain) or len({u.code for u in to_chain}) != len(to_chain):
         return "接收单位的督办链有误 the receiving unit's chain is not a chain of responsibility (P4.d, A2.3)"
-    return None
+    return chain_shape(to_chain)
 
 
 def may_be_responsible(unit: Unit) -> str | None:
@@ -126,7 +127,7 @@ def home_government(chain: Sequence[Unit]) -> Unit:
     return next(u for u in chain if u.kind.is_government)
 
 
-def may_designate_lead(actor: str, chain: Sequence[Unit], lead: Unit) -> str | None:
+def may_designate_lead(actor: str, chain: Sequence[Unit], lead: Unit, current: Unit | None = None) -> str | None:
     """S5, A2.1: the government the incident belongs to, a government above it in the chain, or the
     provincial office designates a lead department (牵头部门) among that government's departments."""
     home = home_government(chain)
@@ -136,18 +137,49 @@ def may_designate_lead(actor: str, chain: Sequence[Unit], lead: Unit) -> str | N
             f"只有事件所属政府 {home.code} 或其上级政府、省政府办公厅可以指定牵头部门 only the government the "
             f"incident belongs to ({home.code}), one above it or the provincial office designates a lead department, not {actor} (S5)"
         )
+    if current is not None and current.code == lead.code:
+        return f"牵头部门未变 {lead.code} is the lead department already (A2.1)"
     if not lead.kind.is_department:
         return f"牵头部门须是政府部门 the lead must be a department, not {lead.code} ({lead.kind.zh}) (A2.1, S5)"
     if lead.code == chain[0].code:
         return f"{lead.code} 已是责任单位 {lead.code} is the responsible unit itself (A2.1)"
-    if _is_office(actor, chain):
-        allowed = governments
-    else:
-        allowed = [u for u in governments if u.code == actor]
-    if not any(lead.parent == u.code for u in allowed):
-        names = "、".join(u.code for u in allowed)
-        return f"牵头部门须是 {names} 的部门 the lead department must be one of {names}'s departments, not {lead.code} (A2.1, S5)"
+    # the designating government's own departments; the office designates for the incident's government
+    owner = home if _is_office(actor, chain) else next(u for u in governments if u.code == actor)
+    if lead.parent != owner.code:
+        return (
+            f"牵头部门须是 {owner.code} 的部门 the lead department must be one of {owner.code}'s departments, "
+            f"not {lead.code} (A2.1, S5)"
+        )
+    if any(u.code == lead.code for u in chain):
+        return f"{lead.code} 已在督办链中 {lead.code} is in the incident's chain already (A2.1)"
     return None
+
+
+def chain_shape(chain: Sequence[Unit]) -> str | None:
+    """P4.d: a chain the workflow can trust the shape of (the units come from the client's directory): each
+    unit's parent is the next one up, governments above the first unit, the office on top."""
+    for lower, upper in zip(chain, chain[1:], strict=False):
+        if lower.parent != upper.code:
+            return f"督办链不连贯 the chain skips from {lower.code} to {upper.code}: the next unit up must be its parent (P4.d)"
+    if any(u.kind not in (UnitKind.COUNTY_GOVERNMENT, UnitKind.CITY_GOVERNMENT) for u in chain[1:-1]):
+        return "督办链中间只能是县、市政府 only county and city governments stand between the unit and the office (P4.d)"
+    return None
+
+
+def coordination_shape(coordination: Sequence[Unit], chain: Sequence[Unit]) -> str | None:
+    """A2.3: at most 宣传, 网信 and 通信管理, each a coordination unit, none in the chain."""
+    codes = {u.code for u in chain}
+    if len(coordination) > 3 or len({u.code for u in coordination}) != len(coordination):
+        return "通报单位至多为宣传、网信、通信管理各一 at most one 宣传, one 网信 and the communications administration (A2.3)"
+    for u in coordination:
+        if u.kind != UnitKind.COORDINATION or not set(u.domains) <= COORDINATION_DOMAINS or u.code in codes:
+            return f"{u.code} 不是宣传、网信或通信管理部门 {u.code} is not a 宣传, 网信 or 通信管理 unit (A2.3)"
+    return None
+
+
+COORDINATION_DOMAINS = {"宣传", "网信", "通信管理"}
+MAX_TRANSFER_UNITS_BYTES = 8 * 1024
+"""A transfer's chain and coordination units together, as kept on the record (its 64 KiB budget)."""
 
 
 REQUIRED_ON_FILE = (ReportType.ANALYSIS, ReportType.RESPONSE, ReportType.DISPOSITION)
@@ -157,7 +189,7 @@ REQUIRED_ON_FILE = (ReportType.ANALYSIS, ReportType.RESPONSE, ReportType.DISPOSI
 def missing_before_final(record: IncidentRecord) -> list[ReportType]:
     """P4.f: on a transferred incident the analysis, response and disposition reports must be on file
     (since the latest transfer) before a final disposition; the office can still close it with a reason."""
-    if record.transfer is None or record.articles_1_2 is False:
+    if record.transfer is None or not record.articles_1_2:
         return []
     return [t for t in REQUIRED_ON_FILE if t not in record.on_file]
 

@@ -140,6 +140,8 @@ class Escalation(Record):
     """When this step was scheduled; ``at`` is later only where the workflow caught up."""
     skipped_steps: int = 0
     """Steps that fell due while nobody could act, collapsed into this one (P4.a): never a burst."""
+    role: Role = Role.LEADER_IN_CHARGE
+    """Whom in the target it addressed (A2.2: a government's principal leader at 特别重大)."""
 
 
 class NoticeRecord(Record):
