@@ -69,6 +69,7 @@ from yuqing.models import (
     OpinionLevel,
     ReclassificationReport,
     ReleaseChannel,
+    ReportType,
     ResponseReport,
     ResponseVerdict,
     ResponseWay,
@@ -386,7 +387,7 @@ def directory() -> Directory:
 
 
 def check_unit(code: str, what: str = "unit") -> str:
-    code = code.strip()
+    code = code.strip().lower()  # codes are lower case; a clerk may type SZ-BGT
     if code not in directory():
         raise UsageError(f"未知单位 unknown {what} {code!r} (see `yuqing units`)")
     return code
@@ -417,7 +418,7 @@ def _validation_message(err: ValidationError) -> str:
 def _responsibility(args: argparse.Namespace, out: Output) -> tuple[str, Responsibility | None]:
     """A1.1, A1.2, N1.1: the responsible unit from ``--domain``/``--area``/``--provincial-policy``, or the
     named ``--unit``; a named unit other than the rule's is recorded as an override, with a warning."""
-    areas = [code.strip() for given in args.area for code in given.replace("，", ",").split(",") if code.strip()]
+    areas = [code.lower() for given in args.area for code in re.split(r"[,，、;；\s]+", given) if code.strip()]
     if args.domain is None:
         if areas or args.provincial_policy:
             raise UsageError("--area/--provincial-policy 须与 --domain 同用 give the domain too: --domain 教育 (A1.2)")
@@ -434,6 +435,8 @@ def _responsibility(args: argparse.Namespace, out: Output) -> tuple[str, Respons
     if not areas and not args.provincial_policy:
         raise UsageError("--domain 须与 --area 或 --provincial-policy 同用 give --area CODE or --provincial-policy (A1.1, A1.2)")
     named = check_unit(args.unit) if args.unit else None
+    if named is not None and (problem := authority.may_be_responsible(directory().get(named))):
+        raise UsageError(problem)
     try:
         scope = Scope(domain=args.domain, areas=areas, provincial_policy=args.provincial_policy)
     except ValidationError as err:
@@ -557,6 +560,8 @@ def _report(args: argparse.Namespace, by: str, report_id: str, filed_at: datetim
     elif kind is TransferOrder:  # A4.1: the receiving unit's chain and coordination units from the directory
         units = directory()
         to = check_unit(args.to, "receiving unit（接收单位，--to）")
+        if to == units.provincial_office.code:
+            raise UsageError("省政府办公厅转办给涉事市、部门，而非自身 the office transfers to the involved city or department, not to itself (A4.1)")
         problem = authority.may_be_responsible(units.get(to))
         if problem:
             raise UsageError(problem)
@@ -611,10 +616,13 @@ async def cmd_report(args: argparse.Namespace, out: Output) -> int:
         store.forget(key)
         raise
     store.forget(key)
-    if receipt.text_sha256 and receipt.text_sha256 != sha256_text(report.text):
+    if receipt.type != report.type or receipt.by != report.as_ or (
+        receipt.text_sha256 and receipt.text_sha256 != sha256_text(report.text)
+    ):
         raise Rejected(
-            f"报告编号 {report.report_id} 已登记为第 {receipt.seq} 号报告，内容不同；本次未登记 the report id was used "
-            f"for report #{receipt.seq} with another text: nothing was filed now (give another --report-id)"
+            f"报告编号 {report.report_id} 已登记为第 {receipt.seq} 号报告（{ReportType(receipt.type).zh}，{receipt.by}），内容不同；"
+            f"本次未登记 the report id was used for report #{receipt.seq} ({receipt.type}) with other content: nothing was "
+            f"filed now (give another --report-id)"
         )
     if out.json_mode:
         out.json(receipt)

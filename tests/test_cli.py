@@ -76,6 +76,13 @@ async def test_a_clerks_day_open_report_reclassify_close(cli: Cli, env: Workflow
     failed(await cli("close", incident_id, "--reason", "自行办结"), 1, "S3")
     closed = ok(await cli("close", incident_id, "--reason", "舆情平息", env=OFFICE))
     assert "事件已办结 closed" in closed.out
+    waiting = ok(await cli("status", incident_id, "--json")).json()  # P5.b: closed, waiting for its evaluation
+    assert waiting["state"] == "closed" and waiting["execution"]["status"] == "running" and waiting["evaluation_until"]
+    assert "待评价 awaiting" in ok(await cli("status", incident_id)).out
+    # A5.1, S6: only the provincial office evaluates; then the incident completes
+    failed(await cli("evaluate", incident_id, "--response", "妥当", "--disposition", "得力", "--reason", "及时"), 1, "S6")
+    ok(await cli("evaluate", incident_id, "--response", "妥当", "--disposition", "得力", "--reason", "回应及时",
+                 env=OFFICE))  # fmt: skip
 
     document = ok(await cli("status", incident_id, "--json")).json()
     assert CONTRACT <= set(document) and times_in_shanghai(document)
@@ -83,12 +90,14 @@ async def test_a_clerks_day_open_report_reclassify_close(cli: Cli, env: Workflow
     assert final.state == IncidentState.CLOSED and (final.close_reason, final.closed_by) == ("舆情平息", "sz-bgt")
     assert [(r.type.value, r.by) for r in final.reports] == [
         ("analysis", "370102-jyj"), ("response", "370102-jyj"), ("response", "370102-jyj"),
-        ("major_situation", "370102-jyj"), ("reclassification", "370102"), ("close", "sz-bgt"),
+        ("major_situation", "370102-jyj"), ("reclassification", "370102"), ("close", "sz-bgt"), ("evaluation", "sz-bgt"),
     ]  # fmt: skip
+    assert [(e["response"], e["disposition"], e["by"]) for e in document["evaluations"]] == [("proper", "effective", "sz-bgt")]
     assert document["execution"]["status"] == "completed"
     assert parse_status(await record(env, incident_id)) == final
     table = ok(await cli("status", incident_id)).out
-    for expected in ("已办结（closed）", "政务微博", "新闻发言人", "重大情况", "舆情平息", "被拒记录 rejections：无 none"):
+    for expected in ("已办结（closed）", "政务微博", "新闻发言人", "重大情况", "舆情平息", "被拒记录 rejections：无 none",
+                     "回应妥当，处置得力"):  # fmt: skip
         assert expected in table, (expected, table)
 
     notices = ok(await cli("notices", incident_id, "--json")).json()

@@ -152,3 +152,25 @@ async def test_a_reader_that_stops_early_gets_no_traceback(cli: Cli, cli_env: di
     )  # fmt: skip
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0 and err.decode() == "" and out.decode().startswith("已立案")
+
+
+async def test_a_report_id_reused_for_another_kind_of_report_is_refused_not_shown_as_filed(cli: Cli) -> None:
+    """The finding: the same --report-id on a response and then a final disposition printed "filed" for the
+    first report's receipt and filed neither (Temporal answers a known update id with its first result)."""
+    incident_id = new_id()
+    ok(await cli("open", "--id", incident_id, "--title", "舆情", "--unit", "370102-jyj", "--opinion-level", "较大",
+                 env={"YUQING_UNIT": "370102-jyj"}))  # fmt: skip
+    unit = {"YUQING_UNIT": "370102-jyj"}
+    ok(await cli("analysis", incident_id, "--text", "已处理", "--report-id", "same-id-0002", env=unit))
+    failed(await cli("respond", incident_id, "--way", "发布权威信息", "--channel", "政务微博", "--text", "已处理",
+                     "--report-id", "same-id-0002", env=unit), 1, "same-id-0002")  # fmt: skip
+    status = ok(await cli("status", incident_id, "--json")).json()
+    assert [r["type"] for r in status["reports"]] == ["analysis"]
+
+
+async def test_clerks_typing_codes_their_way(cli: Cli) -> None:
+    """Upper-case codes and areas separated by 、 or spaces are what clerks type."""
+    status = ok(await cli("open", "--id", new_id(), "--title", "学校舆情", "--domain", "教育", "--area", "370102、370112",
+                          "--opinion-level", "较大", "--as", "SZ-BGT", "--json")).json()  # fmt: skip
+    assert status["responsible_unit"] == "370100-jyj" and status["opened_by"] == "sz-bgt"
+    failed(await cli("transfer", status["incident_id"], "--to", "sz-bgt", "--source", "重要政务舆情", env=OFFICE), 2, "A4.1")

@@ -100,7 +100,7 @@ async def test_policy_change_never_moves_running_clocks(clock: Clock, tmp_path: 
     edited = tmp_path / "policy.toml"
     edited.write_text(text.replace("window_hours = 48", "window_hours = 36"), encoding="utf-8")
     monkeypatch.setenv("YUQING_POLICY", str(edited))
-    after = await clock.open(make_incident())
+    after = await clock.open(make_incident(), policy=None)  # the file now in force, as `yuqing open` reads it
     await service.file_report(clock.client, before.id, make(AnalysisReport, text="研判"))
     old = await clock.status(before)
     new = await clock.status(after)
