@@ -30,9 +30,10 @@ from assessment.assess import window_start
 from assessment.models import Period
 from audit.export import ExportError, fetch_chain
 from audit.histories import HistoryError, file_name
-from audit.ledger import IncidentLedger, build_ledger
+from audit.ledger import IncidentLedger, build_ledger, ledger_from_result
 from audit.replay import audit
 from workflows.incident import WORKFLOW_NAME
+from yuqing.models import IncidentStatus
 from yuqing.timefmt import SHANGHAI
 
 CONCURRENCY = 16
@@ -88,19 +89,42 @@ async def collect(
     first_day = window_start(period, look_back_days)
     since = datetime.combine(first_day, time(), SHANGHAI) - START_MARGIN
     ends: dict[str, tuple[str, bool]] = {}  # chain's last run id -> (workflow id, closed)
+    completed: dict[str, bool] = {}
     async for execution in client.list_workflows(visibility_query(since)):
         closed = execution.status not in (None, WorkflowExecutionStatus.RUNNING)
         ends[execution.run_id] = (execution.id, closed)
+        completed[execution.run_id] = execution.status == WorkflowExecutionStatus.COMPLETED
 
     lines: list[IncidentLedger] = []
     problems: list[str] = []
     to_fetch: list[tuple[str, str | None]] = []  # (workflow id, last run id or None for the latest)
+    to_read: list[tuple[str, str]] = []  # completed chains: their result first
     for run_id, (workflow_id, closed) in ends.items():
         cached = read_cached(cache_dir, client.namespace, run_id) if cache_dir is not None and closed else None
         if cached is not None:
             lines.append(cached)
+        elif completed.get(run_id):
+            to_read.append((workflow_id, run_id))
         else:  # a running chain is fetched at its latest run: it may have continued as new meanwhile
             to_fetch.append((workflow_id, run_id if closed else None))
+
+    async def from_result(workflow_id: str, run_id: str) -> None:
+        """A completed incident's ledger line from its result where it holds everything (no replay)."""
+        async with gate:
+            try:
+                status = await client.get_workflow_handle(workflow_id, run_id=run_id, result_type=IncidentStatus).result()
+            except Exception:  # any doubt: replay it
+                status = None
+        line = ledger_from_result(status, run_id) if status is not None else None
+        if line is None:
+            to_fetch.append((workflow_id, run_id))
+            return
+        lines.append(line)
+        if cache_dir is not None:
+            write_cached(cache_dir, client.namespace, line)
+
+    gate = asyncio.Semaphore(CONCURRENCY * 2)
+    await asyncio.gather(*(from_result(w, r) for w, r in to_read))
 
     if to_fetch:
         with tempfile.TemporaryDirectory(prefix="yuqing-assess-") as temp:

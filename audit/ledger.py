@@ -267,6 +267,69 @@ def incident_ledger(chain: Sequence[RunReport]) -> IncidentLedger:
     )
 
 
+def ledger_from_result(status: IncidentStatus, run_id: str) -> IncidentLedger | None:
+    """The ledger line of a completed incident from its workflow's result alone, where the result holds
+    everything the line needs: one run, and every escalation, warning, report and obligation still on
+    the record (nothing let go of by ``bounds``). Otherwise ``None``: replay the history.
+
+    What it cannot know is whether each notification was delivered (``delivery`` is ``unknown``);
+    ``tests/test_audit_live.py`` shows it equal to the replayed line in everything else.
+    """
+    if status.state != IncidentState.CLOSED or status.closed_at is None or status.runs != 1:
+        return None
+    if (status.escalations_total, status.warnings_total, status.reports_total) != (
+        len(status.escalations), len(status.warnings), len(status.reports)
+    ):
+        return None
+    numbers: dict[ObligationKind, list[int]] = {}
+    for o in status.obligations:
+        numbers.setdefault(o.kind, []).append(int(o.id.rsplit("#", 1)[1]))
+    if any(sorted(found) != list(range(1, len(found) + 1)) for found in numbers.values()):
+        return None  # an obligation was let go of: only the history has it
+    as_of = status.closed_at
+    lines = []
+    for o in status.obligations:
+        seconds, still = _lateness(o, as_of)
+        explained = o.explanation
+        lines.append(
+            ObligationLine(
+                obligation_id=o.id, kind=o.kind, rule=o.rule, clock_start=o.clock_start, due_at=o.due_at,
+                met_at=o.met_at, met_by=o.met_by, status=o.status, lateness_seconds=seconds, still_late=still,
+                warned_at=o.warned_at, escalations=sum(1 for e in status.escalations if e.obligation_id == o.id),
+                waived_reason=o.waived_reason,
+                explanation=f"#{explained.seq} {explained.by} {show(explained.at)}：{explained.text}" if explained else None,
+            )  # fmt: skip
+        )
+    return IncidentLedger(
+        incident_id=status.incident_id, title=status.title, responsible_unit=status.responsible_unit,
+        responsible_unit_name=status.responsible_unit_name, opinion_level=status.opinion_level, event=status.event,
+        state=status.state, discovered_at=status.discovered_at, opened_at=status.opened_at, closed_at=status.closed_at,
+        close_reason=status.close_reason, as_of=as_of, runs=1, run_ids=[run_id], files=[],
+        obligations=lines,
+        warnings=[
+            WarningLine(obligation_id=w.obligation_id, kind=w.obligation, target=w.target, at=w.at, delivery="unknown")
+            for w in status.warnings
+        ],
+        escalations=[
+            EscalationLine(
+                obligation_id=e.obligation_id, kind=e.obligation, level=e.level, round=e.round, action=e.action,
+                target=e.target, target_name=e.target_name, due_at=e.due_at, at=e.at, skipped_steps=e.skipped_steps,
+                delivery="unknown",
+            )
+            for e in status.escalations
+        ],
+        credited=[
+            CreditedLine(seq=r.seq, type=r.type, by=r.by, filed_at=r.at, arrived_at=r.arrived_at, met=r.met)
+            for r in status.reports
+            if r.credited
+        ],
+        reports=len(status.reports),
+        rejected=[RejectionLine(at=r.at, via=r.via, type=r.type, reason=r.reason) for r in status.rejected],
+        rejected_total=status.rejected_total,
+        record=status,
+    )  # fmt: skip
+
+
 def build_ledger(result: AuditResult, *, now: datetime | None = None) -> Ledger:
     """The ledger of every incident whose whole chain verified; the rest become problems."""
     ledger = Ledger(generated_at=now or datetime.now(timezone.utc), files=len(result.runs))

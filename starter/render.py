@@ -160,7 +160,8 @@ def header(status: IncidentStatus, execution: Execution | None = None) -> Table:
         at_opening = "（立案时 at opening）" if status.transfers else ""
         rows.append((f"责任认定 responsibility{at_opening}", _responsibility_line(status.responsibility)))
     if status.lead_unit is not None:
-        rows.append(("牵头部门 lead", f"{status.lead_unit.name}（{status.lead_unit.code}）"))
+        by = f"，{status.lead_by} 指定于 {show(status.lead_at)}" if status.lead_by and status.lead_at else ""
+        rows.append(("牵头部门 lead", f"{status.lead_unit.name}（{status.lead_unit.code}）{by}"))
     transfers = status.transfers or ([status.transfer] if status.transfer is not None else [])
     for t in transfers:
         origin = t.source.zh

@@ -230,3 +230,37 @@ async def test_cli_audit_usage_and_server_errors(live: Live, cli: Cli, tmp_path:
     assert result.code == 1 and "no-such-incident" in result.err, result
     unreachable = f"127.0.0.1:{free_port()}"
     failed(await cli("audit", "export", "--all", "--out", str(tmp_path / "c"), "--address", unreachable), 3)
+
+
+async def test_a_completed_incidents_result_gives_the_same_ledger_line_as_its_replayed_history(
+    live: Live, tmp_path: Path
+) -> None:
+    """A5.2 'outcomes from histories … or, for speed, from the completed workflow's result': on every path
+    that completed in one run with nothing let go of, the line built from the result equals the line the
+    auditors replay, but for what only the history knows (deliveries, file names)."""
+    from audit.ledger import ledger_from_result
+
+    compared = 0
+    for name, incident_id in live.incidents.items():
+        client = live.envs[name].client
+        handle = client.get_workflow_handle(incident_id, result_type=IncidentStatus)
+        description = await handle.describe()
+        if description.status is None or description.status.name != "COMPLETED":
+            continue
+        from_result = ledger_from_result(await handle.result(), description.run_id)
+        manifest, problems = await export(client, tmp_path / name, ids=[incident_id])
+        assert problems == []
+        [replayed] = build_ledger(await audit([tmp_path / name])).incidents
+        if replayed.runs > 1:
+            assert from_result is None, name  # a continued chain is replayed, never read from a result
+            continue
+        assert from_result is not None, name
+        unknown = {"delivery": "unknown"}
+        expected = replayed.model_copy(update={
+            "files": [],
+            "warnings": [w.model_copy(update=unknown) for w in replayed.warnings],
+            "escalations": [e.model_copy(update=unknown) for e in replayed.escalations],
+        })  # fmt: skip
+        assert from_result.model_dump(mode="json") == expected.model_dump(mode="json"), name
+        compared += 1
+    assert compared >= 3

@@ -80,6 +80,10 @@ class IncidentStatus(Record):
     """How the responsible unit was found (A1.1, A1.2, N1.1), and an opener's override."""
     lead_unit: Unit | None = None
     """牵头部门 (A2.1)."""
+    lead_by: str | None = None
+    """Who designated it (S5) …"""
+    lead_at: Timestamp | None = None
+    """… and when."""
     transfers: list[Transfer] = Field(default_factory=list)
     """Every transfer (A4.1), the latest last; ``transfer`` is the latest."""
     transfers_total: int = 0
@@ -156,6 +160,8 @@ class IncidentStatus(Record):
             delivery_failures_total=record.delivery_failures_total,
             responsibility=incident.responsibility,
             lead_unit=record.lead_unit,
+            lead_by=record.lead_by,
+            lead_at=record.lead_at,
             transfers=record.transfers,
             transfers_total=record.transfers_total,
             coordination=input.coordination_of(record),
