@@ -180,6 +180,19 @@ def _lateness(o: Any, as_of: datetime) -> tuple[int | None, bool]:
     return None, False
 
 
+def _obligation_line(o: Obligation, as_of: datetime, escalations: Sequence[Any]) -> ObligationLine:
+    """One obligation as the ledger lists it: its lateness as of ``as_of`` and its escalations."""
+    seconds, still = _lateness(o, as_of)
+    explained = o.explanation
+    return ObligationLine(
+        obligation_id=o.id, kind=o.kind, rule=o.rule, clock_start=o.clock_start, due_at=o.due_at,
+        met_at=o.met_at, met_by=o.met_by, status=o.status, lateness_seconds=seconds, still_late=still,
+        warned_at=o.warned_at, escalations=sum(1 for e in escalations if e.obligation_id == o.id),
+        waived_reason=o.waived_reason,
+        explanation=f"#{explained.seq} {explained.by} {show(explained.at)}：{explained.text}" if explained else None,
+    )  # fmt: skip
+
+
 def incident_ledger(chain: Sequence[RunReport]) -> IncidentLedger:
     """One incident's ledger: the latest record joined with every run's decisions."""
     latest = chain[-1]
@@ -212,19 +225,7 @@ def incident_ledger(chain: Sequence[RunReport]) -> IncidentLedger:
     def delivery(obligation_id: str, level: int, round_: int) -> str:
         return deliveries.get(f"{record.incident_id}/{obligation_id}/{level}/{round_}", "unknown")
 
-    lines = []
-    for o in obligations.values():
-        seconds, still = _lateness(o, as_of)
-        explained = o.explanation
-        lines.append(
-            ObligationLine(
-                obligation_id=o.id, kind=o.kind, rule=o.rule, clock_start=o.clock_start, due_at=o.due_at,
-                met_at=o.met_at, met_by=o.met_by, status=o.status, lateness_seconds=seconds, still_late=still,
-                warned_at=o.warned_at, escalations=sum(1 for e in escalations if e.obligation_id == o.id),
-                waived_reason=o.waived_reason,
-                explanation=f"#{explained.seq} {explained.by} {show(explained.at)}：{explained.text}" if explained else None,
-            )  # fmt: skip
-        )
+    lines = [_obligation_line(o, as_of, escalations) for o in obligations.values()]
     return IncidentLedger(
         incident_id=record.incident_id,
         title=record.title,
@@ -287,19 +288,7 @@ def ledger_from_result(status: IncidentStatus, run_id: str) -> IncidentLedger | 
     if any(sorted(found) != list(range(1, len(found) + 1)) for found in numbers.values()):
         return None  # an obligation was let go of: only the history has it
     as_of = status.closed_at
-    lines = []
-    for o in status.obligations:
-        seconds, still = _lateness(o, as_of)
-        explained = o.explanation
-        lines.append(
-            ObligationLine(
-                obligation_id=o.id, kind=o.kind, rule=o.rule, clock_start=o.clock_start, due_at=o.due_at,
-                met_at=o.met_at, met_by=o.met_by, status=o.status, lateness_seconds=seconds, still_late=still,
-                warned_at=o.warned_at, escalations=sum(1 for e in status.escalations if e.obligation_id == o.id),
-                waived_reason=o.waived_reason,
-                explanation=f"#{explained.seq} {explained.by} {show(explained.at)}：{explained.text}" if explained else None,
-            )  # fmt: skip
-        )
+    lines = [_obligation_line(o, as_of, status.escalations) for o in status.obligations]
     return IncidentLedger(
         incident_id=status.incident_id, title=status.title, responsible_unit=status.responsible_unit,
         responsible_unit_name=status.responsible_unit_name, opinion_level=status.opinion_level, event=status.event,
