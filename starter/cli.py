@@ -459,6 +459,16 @@ def _responsibility(args: argparse.Namespace, out: Output) -> tuple[str, Respons
 async def cmd_open(args: argparse.Namespace, out: Output) -> int:
     unit, responsibility = _responsibility(args, out)
     by = acting_unit(args)
+    try:  # --source is where the opinion was seen; a clerk may mean a transfer's source (A4.1)
+        meant = TransferSource(args.source) if args.source and not (args.transfer or args.state_council) else None
+    except ValueError:
+        meant = None
+    if meant is not None:
+        out.warn(
+            f"注意：--source 是舆情来源（如 网络媒体）；若为{meant.zh}，请用 --transfer"
+            f"{' --state-council' if meant == TransferSource.STATE_COUNCIL else ''}（A4.1） note: --source is where the "
+            "opinion was seen; a transfer is --transfer"
+        )
     if args.discovered_at and not args.backdated:
         age = datetime.now(timezone.utc) - args.discovered_at
         if age > timedelta(days=OLD_DISCOVERY_DAYS):

@@ -174,3 +174,19 @@ async def test_clerks_typing_codes_their_way(cli: Cli) -> None:
                           "--opinion-level", "较大", "--as", "SZ-BGT", "--json")).json()  # fmt: skip
     assert status["responsible_unit"] == "370100-jyj" and status["opened_by"] == "sz-bgt"
     failed(await cli("transfer", status["incident_id"], "--to", "sz-bgt", "--source", "重要政务舆情", env=OFFICE), 2, "A4.1")
+
+
+async def test_a_transfer_source_given_as_the_opinions_source_gets_a_hint(cli: Cli) -> None:
+    """Found trying the CLI as a clerk: --source 国务院办公厅转办 opened an ordinary incident without a word."""
+    opened = await cli("open", "--id", new_id(), "--title", "舆情", "--unit", "370102-jyj", "--opinion-level", "较大",
+                       "--source", "国务院办公厅转办", "--as", "sz-bgt")  # fmt: skip
+    assert opened.code == 0 and "--transfer --state-council" in opened.err and "A4.1" in opened.err
+
+
+def test_obligations_by_the_short_names_clerks_use() -> None:
+    from yuqing.models import ObligationKind
+
+    assert [ObligationKind(n) for n in ("回应", "权威信息", "发布会", "接收", "研判")] == [
+        ObligationKind.RESPONSE, ObligationKind.AUTHORITATIVE_INFO, ObligationKind.PRESS_CONFERENCE,
+        ObligationKind.ACCEPTANCE, ObligationKind.ANALYSIS,
+    ]  # fmt: skip

@@ -148,12 +148,12 @@ class TransferSource(ZhEnum):
 class ObligationKind(ZhEnum):
     """What an incident owes, each with the rule it comes from."""
 
-    AUTHORITATIVE_INFO = "authoritative_info", "发布权威信息"  # A3.1
-    PRESS_CONFERENCE = "press_conference", "举行新闻发布会"  # A3.2
-    RESPONSE = "response", "予以回应"  # A3.3
+    AUTHORITATIVE_INFO = "authoritative_info", "发布权威信息", "权威信息", "5小时"  # A3.1
+    PRESS_CONFERENCE = "press_conference", "举行新闻发布会", "新闻发布会", "发布会", "24小时"  # A3.2
+    RESPONSE = "response", "予以回应", "回应", "48小时"  # A3.3
     CONTINUED_RELEASE = "continued_release", "持续发布"  # A3.4, P3.d
-    ACCEPTANCE = "acceptance", "接收转办"  # A4.2, P4.c
-    ANALYSIS = "analysis", "报送研判"  # P4.f, on a transferred incident
+    ACCEPTANCE = "acceptance", "接收转办", "接收"  # A4.2, P4.c
+    ANALYSIS = "analysis", "报送研判", "研判"  # P4.f, on a transferred incident
 
 
 class ObligationStatus(ZhEnum):
