@@ -26,6 +26,8 @@ from yuqing.models import (
     AnalysisReport,
     CloseRequest,
     DispositionReport,
+    DispositionVerdict,
+    EvaluationReport,
     EventCategory,
     EventGrade,
     ExplanationReport,
@@ -34,6 +36,7 @@ from yuqing.models import (
     Receipt,
     ReclassificationReport,
     ReleaseChannel,
+    ResponseVerdict,
     ResponseWay,
     Transfer,
     TransferSource,
@@ -349,6 +352,23 @@ async def particularly_major(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, 
                                   text="舆情持续发酵"))  # fmt: skip
     await ctx.report(handle, make(MajorSituationReport, text="现场出现人员聚集"))
     await ctx.clock.to(handle, 54 * H + M)
+    return handle
+
+
+# ---------------------------------------------------- the fourth release: Article 五
+
+
+@scenario("evaluated-after-close", "办结后评价期内（时限停止计时）省政府办公厅评价回应不妥当、处置得力，事件完成",
+          "A5.1", "S6", "P5.b")  # fmt: skip
+async def evaluated_after_close(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
+    handle = await ctx.open(make_incident(id=incident_id, grade=EventGrade.MAJOR, level=OpinionLevel.MAJOR),
+                            policy=load_policy())  # the shipped 30-day window  # fmt: skip
+    await ctx.clock.to(handle, 5 * H + M)  # the 5 h obligation missed and escalated once
+    await ctx.report(handle, make(CloseRequest, by=OFFICE, text="舆情平息"))
+    await ctx.clock.to(handle, 5 * 24 * H)  # five days into the window: nothing escalates
+    await ctx.report(handle, make(EvaluationReport, by=OFFICE, text="回应迟缓，口径不一", response=ResponseVerdict.IMPROPER,
+                                  disposition=DispositionVerdict.EFFECTIVE))  # fmt: skip
+    await handle.result()
     return handle
 
 
