@@ -115,7 +115,10 @@ async def collect(
                 status = await client.get_workflow_handle(workflow_id, run_id=run_id, result_type=IncidentStatus).result()
             except Exception:  # any doubt: replay it
                 status = None
-        line = ledger_from_result(status, run_id) if status is not None else None
+        try:
+            line = ledger_from_result(status, run_id, workflow_id) if status is not None else None
+        except Exception:  # any doubt: replay it
+            line = None
         if line is None:
             to_fetch.append((workflow_id, run_id))
             return

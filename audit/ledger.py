@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from audit.replay import OUTCOME_ZH, AuditResult, RunReport
+from workflows.rules import bounds
 from yuqing.console import STATUS_STYLE
 from yuqing.models import (
     EscalationAction,
@@ -268,7 +269,7 @@ def incident_ledger(chain: Sequence[RunReport]) -> IncidentLedger:
     )
 
 
-def ledger_from_result(status: IncidentStatus, run_id: str) -> IncidentLedger | None:
+def ledger_from_result(status: IncidentStatus, run_id: str, workflow_id: str | None = None) -> IncidentLedger | None:
     """The ledger line of a completed incident from its workflow's result alone, where the result holds
     everything the line needs: one run, and every escalation, warning, report and obligation still on
     the record (nothing let go of by ``bounds``). Otherwise ``None``: replay the history.
@@ -278,13 +279,23 @@ def ledger_from_result(status: IncidentStatus, run_id: str) -> IncidentLedger | 
     """
     if status.state != IncidentState.CLOSED or status.closed_at is None or status.runs != 1:
         return None
+    if workflow_id is not None and status.incident_id != workflow_id:
+        return None  # not this workflow's own record
+    if status.peak_opinion_level is None:
+        return None  # a result of a release before 0.4: replay computes what it lacks
+    lettable = sum(1 for o in status.obligations if bounds.lettable(o))
+    if lettable >= bounds.KEEP_CLOSED:
+        return None  # closed obligations may have been let go of (bounds.compact_obligations)
     if (status.escalations_total, status.warnings_total, status.reports_total) != (
         len(status.escalations), len(status.warnings), len(status.reports)
     ):
         return None
     numbers: dict[ObligationKind, list[int]] = {}
     for o in status.obligations:
-        numbers.setdefault(o.kind, []).append(int(o.id.rsplit("#", 1)[1]))
+        number = o.id.rsplit("#", 1)[-1]
+        if not number.isdigit():
+            return None
+        numbers.setdefault(o.kind, []).append(int(number))
     if any(sorted(found) != list(range(1, len(found) + 1)) for found in numbers.values()):
         return None  # an obligation was let go of: only the history has it
     as_of = status.closed_at

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from activities.notify import Notifier
@@ -18,6 +18,8 @@ with workflow.unsafe.imports_passed_through():
     from yuqing.models import WRITE_CIRCULAR, CircularFacts, CircularInput, CircularResult, Notification
 
 CIRCULAR_WORKFLOW = "CircularWorkflow"
+SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+"""Set by a Schedule on the workflows it starts: when the run was meant to start."""
 
 
 @workflow.defn(name=CIRCULAR_WORKFLOW)
@@ -26,7 +28,9 @@ class CircularWorkflow:
     async def run(self, input: CircularInput) -> CircularResult:
         request = input.request
         if request.period_from is None or request.period_to is None:
-            start, end = previous_month(workflow.now())
+            # the month before the one the schedule meant (a run caught up after an outage starts late)
+            scheduled = workflow.info().typed_search_attributes.get(SCHEDULED_START)
+            start, end = previous_month(scheduled or workflow.now())
             request = request.model_copy(update={"period_from": start, "period_to": end})
         workflow.logger.info("writing circular", extra={"period": f"{request.period_from}..{request.period_to}"})
         result: CircularResult = await workflow.execute_activity(
@@ -37,7 +41,7 @@ class CircularWorkflow:
             retry_policy=RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=10)),
         )
         notice = Notification(
-            key=f"{workflow.info().workflow_id}/circular/0/1",
+            key=f"circular/{result.period_from}_{result.period_to}/0/1",  # one notice per period, whatever runs
             incident_id=workflow.info().workflow_id,
             kind="circular",
             at=workflow.now(),

@@ -151,7 +151,7 @@ class IncidentWorkflow:
             self._notify_opened()
             if self._articles_1_2():
                 self._open_articles_1_2()
-        self._article_5()
+        self._article_5()  # after the opening's notices: the order its histories recorded
         for notification in record.pending:  # handed over undelivered: sent again (P4.b, idempotent)
             self._dispatch(notification)
         record.pending = []
@@ -167,6 +167,7 @@ class IncidentWorkflow:
             reason = bounds.handover(size, self._journal, input.limits)
             if reason is not None:
                 await self._continue_as_new(reason, size)
+                now = workflow.now()  # postponed: the drain took time; the timer runs from here
             wake = self._next_wake(now)
             self._changed = False
             try:
@@ -193,6 +194,7 @@ class IncidentWorkflow:
             reason = bounds.handover(size, self._journal, input.limits)
             if reason is not None:
                 await self._continue_as_new(reason, size)
+                now = workflow.now()
             assert record.evaluation_until is not None
             self._changed = False
             try:
@@ -415,8 +417,8 @@ class IncidentWorkflow:
                 record.obligations.append(
                     article4.analysis_obligation(counted, input.policy, record.obligations, record.issued, record.on_file)
                 )
-        elif isinstance(report, TransferOrder):  # A4.1, S3: at its arrival, never credited
-            self._transfer(report, ref, now)
+        elif isinstance(report, TransferOrder):  # A4.1, S3: at its arrival, never credited (0.4)
+            self._transfer(report, ref, now if self._article_5() else counted)
         elif isinstance(report, LeadDesignation):  # A2.1, S5
             self._designate_lead(report, ref, now)
         elif isinstance(report, EvaluationReport):  # A5.1, S6
@@ -459,8 +461,8 @@ class IncidentWorkflow:
         final = record.final_disposition
         if final is None or record.state != IncidentState.OPEN:
             return None
-        still = authority.owed_before_final(record.obligations, record.event)
-        if not still and authority.missing_before_final(record):  # P4.f: cleared at a transfer; never here
+        still = authority.owed_before_final(record.obligations, record.event, analysis=bool(record.article_5))
+        if not still and record.article_5 and authority.missing_before_final(record):  # P4.f (0.4)
             return None
         if not still:
             self._close(now, f"最终处置 final disposition #{final.seq}: {final.text}", final.by, now)
@@ -540,8 +542,9 @@ class IncidentWorkflow:
     # ------------------------------------------- Articles 一 and 二: who answers, who is told
 
     def _article_5(self) -> bool:
-        """Whether this incident runs the fourth release's Article 五 (evaluation, its window): decided
-        once, on the record, behind ``workflow.patched``."""
+        """Whether this incident runs the fourth release: Article 五 (evaluation, its window) and the
+        corrections of 0.3.0 found by its review (transfers, leads, P4.f). Decided once, on the record,
+        behind ``workflow.patched``: an incident of 0.3.0 replays and runs on as it did."""
         record = self._ready()
         if record.article_5 is None:
             record.article_5 = workflow.patched(ARTICLE_5)
@@ -560,7 +563,10 @@ class IncidentWorkflow:
         record = self._ready()
         if record.transfer is not None and not record.transfers:
             record.transfers, record.transfers_total = [record.transfer], 1
-        opened_at = self._ready_input().incident.opinion_level  # not a level a first message already changed
+        record = self._ready()
+        # 0.4: the opening level, not one a first message already raised (0.3 read the record's). A first
+        # message runs its handler before this and decides the flag; without one the two levels are equal.
+        opened_at = self._ready_input().incident.opinion_level if record.article_5 else record.opinion_level
         if article2.tells_leadership(None, opened_at):
             self._tell_leadership("leadership#0")
         if article2.tells_coordination(None, opened_at):
@@ -580,7 +586,7 @@ class IncidentWorkflow:
             note=clip(order.text, 100, 300), to=to.code, previous=record.responsible_unit,
         )  # fmt: skip
         ref.changes = {"to": to.code, "from": record.responsible_unit, "source": order.source.value}
-        record.obligations = article4.retransfer(record.obligations, at, to.code)
+        record.obligations = article4.retransfer(record.obligations, at, to.code, analysis=bool(record.article_5))
         record.obligations.append(article4.acceptance_obligation(transfer, input.policy, record.obligations, record.issued))
         record.transfer = transfer
         record.transfers.append(transfer)
@@ -590,8 +596,10 @@ class IncidentWorkflow:
         record.accepted_at = record.accepted_by = None
         record.lead_unit = record.lead_by = record.lead_at = None  # the lead was the previous government's
         record.on_file = {}
-        record.final_disposition = None  # the previous unit's; the receiving unit files its own (P4.f)
         self._tell("transfer", to, f"transfer#{ref.seq}")
+        if not record.article_5:
+            return  # 0.3 stopped here
+        record.final_disposition = None  # the previous unit's; the receiving unit files its own (P4.f)
         # A2.2, A2.3: the new chain's leaders and the new level's coordination units, if not told before
         if record.opinion_level == OpinionLevel.PARTICULARLY_MAJOR:
             self._tell_leadership(f"leadership#{ref.seq}", skip=before_chain)

@@ -56,12 +56,12 @@ def acceptance_obligation(
     return new_obligation(ObligationKind.ACCEPTANCE, transfer.at, policy, existing, issued=issued)
 
 
-def retransfer(obligations: Sequence[Obligation], at: datetime, to: str) -> list[Obligation]:
+def retransfer(obligations: Sequence[Obligation], at: datetime, to: str, *, analysis: bool = True) -> list[Obligation]:
     """A4.1: transferred again, the previous receiving unit's pending acceptance and analysis (P4.f) are the
     office's to let go (S7 binds the unit, not the office); one already overdue stays missed on the record
     (P3.f) and is met, late, by the new unit's report."""
     why = f"改转 {to} transferred to {to}"
-    unit_owed = (ObligationKind.ACCEPTANCE, ObligationKind.ANALYSIS)  # the previous receiving unit's own
+    unit_owed = (ObligationKind.ACCEPTANCE, ObligationKind.ANALYSIS) if analysis else (ObligationKind.ACCEPTANCE,)
     return [waive(o, at, why) if o.kind in unit_owed else o for o in obligations]
 
 

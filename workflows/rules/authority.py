@@ -88,7 +88,9 @@ def may_evaluate(actor: str, chain: Sequence[Unit]) -> str | None:
     return f"只有省政府办公厅 {_office(chain).code} 可以评价 only the provincial general office evaluates an incident, not {actor} (A5.1, S6)"
 
 
-def may_transfer(actor: str, chain: Sequence[Unit], to_chain: Sequence[Unit] | None = None) -> str | None:
+def may_transfer(
+    actor: str, chain: Sequence[Unit], to_chain: Sequence[Unit] | None = None, *, links: bool = True
+) -> str | None:
     """S3, A4.1: a transfer (转交) is the provincial general office's, to a unit that can answer: not a
     coordination unit (A2.3), not the office itself, not the unit already responsible; the receiving
     unit's chain ends at the same office."""
@@ -108,7 +110,7 @@ def may_transfer(actor: str, chain: Sequence[Unit], to_chain: Sequence[Unit] | N
         return f"接收单位的督办链须止于省政府办公厅 {_office(chain).code} the receiving unit's chain must end at the office (P4.d)"
     if any(u.kind == UnitKind.COORDINATION for u in to_chain) or len({u.code for u in to_chain}) != len(to_chain):
         return "接收单位的督办链有误 the receiving unit's chain is not a chain of responsibility (P4.d, A2.3)"
-    return chain_shape(to_chain)
+    return chain_shape(to_chain) if links else None
 
 
 def may_be_responsible(unit: Unit) -> str | None:
@@ -127,7 +129,9 @@ def home_government(chain: Sequence[Unit]) -> Unit:
     return next(u for u in chain if u.kind.is_government)
 
 
-def may_designate_lead(actor: str, chain: Sequence[Unit], lead: Unit, current: Unit | None = None) -> str | None:
+def may_designate_lead(
+    actor: str, chain: Sequence[Unit], lead: Unit, current: Unit | None = None, *, strict: bool = True
+) -> str | None:
     """S5, A2.1: the government the incident belongs to, a government above it in the chain, or the
     provincial office designates a lead department (牵头部门) among that government's departments."""
     home = home_government(chain)
@@ -137,12 +141,18 @@ def may_designate_lead(actor: str, chain: Sequence[Unit], lead: Unit, current: U
             f"只有事件所属政府 {home.code} 或其上级政府、省政府办公厅可以指定牵头部门 only the government the "
             f"incident belongs to ({home.code}), one above it or the provincial office designates a lead department, not {actor} (S5)"
         )
-    if current is not None and current.code == lead.code:
+    if strict and current is not None and current.code == lead.code:
         return f"牵头部门未变 {lead.code} is the lead department already (A2.1)"
     if not lead.kind.is_department:
         return f"牵头部门须是政府部门 the lead must be a department, not {lead.code} ({lead.kind.zh}) (A2.1, S5)"
     if lead.code == chain[0].code:
         return f"{lead.code} 已是责任单位 {lead.code} is the responsible unit itself (A2.1)"
+    if not strict:  # 0.3.0: the office among any chain government's departments, the others among their own
+        allowed = governments if _is_office(actor, chain) else [u for u in governments if u.code == actor]
+        if not any(lead.parent == u.code for u in allowed):
+            names = "、".join(u.code for u in allowed)
+            return f"牵头部门须是 {names} 的部门 the lead department must be one of {names}'s departments, not {lead.code} (A2.1, S5)"
+        return None
     # the designating government's own departments; the office designates for the incident's government
     owner = home if _is_office(actor, chain) else next(u for u in governments if u.code == actor)
     if lead.parent != owner.code:
@@ -224,11 +234,14 @@ def may_reclassify(actor: str, chain: Sequence[Unit], down: bool) -> str | None:
     )
 
 
-def owed_before_final(obligations: Sequence[Obligation], event: SuddenEvent | None) -> list[Obligation]:
+def owed_before_final(
+    obligations: Sequence[Obligation], event: SuddenEvent | None, *, analysis: bool = True
+) -> list[Obligation]:
     """S3 + S7: the obligations the notice requires that are still owed: a final disposition filed
     now is recorded, and the incident closes once they are met. A 5 h or 24 h obligation left overdue
     by a downgrade is no longer owed (it stays missed on the record, P3.c)."""
-    return [o for o in obligations if o.open and o.kind in REQUIRED_BEFORE_FINAL and escalates(o, event)]
+    required = REQUIRED_BEFORE_FINAL if analysis else REQUIRED_BEFORE_FINAL[:-1]  # 0.3 did not wait for P4.f's
+    return [o for o in obligations if o.open and o.kind in required and escalates(o, event)]
 
 
 def in_chain(actor: str, chain: Sequence[Unit]) -> str | None:

@@ -75,16 +75,17 @@ def refusal(record: IncidentRecord, chain: Sequence[Unit], report: Report, now: 
         return authority.may_accept(actor, record)
     if isinstance(report, CloseRequest):
         return authority.may_close(actor, chain)
+    strict = record.article_5 is not False  # 0.4's checks; an incident of 0.3.0 keeps its own
     if isinstance(report, TransferOrder):  # A4.1, S3
-        problem = authority.may_transfer(actor, chain, report.chain)
-        if problem is None:
+        problem = authority.may_transfer(actor, chain, report.chain, links=strict)
+        if problem is None and strict:
             problem = authority.coordination_shape(report.coordination, report.chain)
         size = sum(len(u.model_dump_json().encode()) for u in [*report.chain, *report.coordination])
-        if problem is None and size > authority.MAX_TRANSFER_UNITS_BYTES:
+        if problem is None and strict and size > authority.MAX_TRANSFER_UNITS_BYTES:
             problem = f"转办单位信息过大 the transfer's units take {size} bytes, at most {authority.MAX_TRANSFER_UNITS_BYTES}"
         return problem
     if isinstance(report, LeadDesignation):  # A2.1, S5
-        return authority.may_designate_lead(actor, chain, report.unit, record.lead_unit)
+        return authority.may_designate_lead(actor, chain, report.unit, record.lead_unit, strict=strict)
     if isinstance(report, ReclassificationReport):
         outside = authority.in_chain(actor, chain)
         if outside is not None:
