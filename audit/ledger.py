@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -26,6 +26,7 @@ from audit.replay import OUTCOME_ZH, AuditResult, RunReport
 from workflows.rules import bounds
 from yuqing.console import STATUS_STYLE
 from yuqing.models import (
+    Escalation,
     EscalationAction,
     IncidentState,
     IncidentStatus,
@@ -33,8 +34,10 @@ from yuqing.models import (
     ObligationKind,
     ObligationStatus,
     OpinionLevel,
+    ReportRef,
     ReportType,
     SuddenEvent,
+    WarningRecord,
 )
 from yuqing.timefmt import show, span
 
@@ -226,47 +229,10 @@ def incident_ledger(chain: Sequence[RunReport]) -> IncidentLedger:
     def delivery(obligation_id: str, level: int, round_: int) -> str:
         return deliveries.get(f"{record.incident_id}/{obligation_id}/{level}/{round_}", "unknown")
 
-    lines = [_obligation_line(o, as_of, escalations) for o in obligations.values()]
-    return IncidentLedger(
-        incident_id=record.incident_id,
-        title=record.title,
-        responsible_unit=record.responsible_unit,
-        responsible_unit_name=record.responsible_unit_name,
-        opinion_level=record.opinion_level,
-        event=record.event,
-        state=record.state,
-        discovered_at=record.discovered_at,
-        opened_at=record.opened_at,
-        closed_at=record.closed_at,
-        close_reason=record.close_reason,
-        as_of=as_of,
-        runs=len(chain),
-        run_ids=[r.run_id or "" for r in chain],
-        files=[r.file for r in chain],
-        obligations=lines,
-        warnings=[
-            WarningLine(obligation_id=w.obligation_id, kind=w.obligation, target=w.target, at=w.at,
-                        delivery=delivery(w.obligation_id, 0, 1))
-            for w in warnings
-        ],  # fmt: skip
-        escalations=[
-            EscalationLine(
-                obligation_id=e.obligation_id, kind=e.obligation, level=e.level, round=e.round, action=e.action,
-                target=e.target, target_name=e.target_name, due_at=e.due_at, at=e.at, skipped_steps=e.skipped_steps,
-                delivery=delivery(e.obligation_id, e.level, e.round),
-            )  # fmt: skip
-            for e in escalations
-        ],
-        credited=[
-            CreditedLine(seq=r.seq, type=r.type, by=r.by, filed_at=r.at, arrived_at=r.arrived_at, met=r.met)
-            for r in reports
-            if r.credited
-        ],
-        reports=len(reports),
-        rejected=[RejectionLine(at=r.at, via=r.via, type=r.type, reason=r.reason) for r in record.rejected],
-        rejected_total=record.rejected_total,
-        record=record,
-    )
+    return _line(
+        record, as_of, [_obligation_line(o, as_of, escalations) for o in obligations.values()], escalations,
+        warnings, reports, delivery, run_ids=[r.run_id or "" for r in chain], files=[r.file for r in chain],
+    )  # fmt: skip
 
 
 def ledger_from_result(status: IncidentStatus, run_id: str, workflow_id: str | None = None) -> IncidentLedger | None:
@@ -300,34 +266,65 @@ def ledger_from_result(status: IncidentStatus, run_id: str, workflow_id: str | N
         return None  # an obligation was let go of: only the history has it
     as_of = status.closed_at
     lines = [_obligation_line(o, as_of, status.escalations) for o in status.obligations]
+    return _line(
+        status, as_of, lines, status.escalations, status.warnings, status.reports, lambda *_: "unknown",
+        run_ids=[run_id], files=[],
+    )  # fmt: skip
+
+
+def _line(
+    record: IncidentStatus,
+    as_of: datetime,
+    obligations: list[ObligationLine],
+    escalations: Sequence[Escalation],
+    warnings: Sequence[WarningRecord],
+    reports: Sequence[ReportRef],
+    delivery: Callable[[str, int, int], str],
+    *,
+    run_ids: list[str],
+    files: list[str],
+) -> IncidentLedger:
+    """An incident's ledger line from its record and its decisions (both paths: replayed, or a result)."""
     return IncidentLedger(
-        incident_id=status.incident_id, title=status.title, responsible_unit=status.responsible_unit,
-        responsible_unit_name=status.responsible_unit_name, opinion_level=status.opinion_level, event=status.event,
-        state=status.state, discovered_at=status.discovered_at, opened_at=status.opened_at, closed_at=status.closed_at,
-        close_reason=status.close_reason, as_of=as_of, runs=1, run_ids=[run_id], files=[],
-        obligations=lines,
+        incident_id=record.incident_id,
+        title=record.title,
+        responsible_unit=record.responsible_unit,
+        responsible_unit_name=record.responsible_unit_name,
+        opinion_level=record.opinion_level,
+        event=record.event,
+        state=record.state,
+        discovered_at=record.discovered_at,
+        opened_at=record.opened_at,
+        closed_at=record.closed_at,
+        close_reason=record.close_reason,
+        as_of=as_of,
+        runs=len(run_ids),
+        run_ids=run_ids,
+        files=files,
+        obligations=obligations,
         warnings=[
-            WarningLine(obligation_id=w.obligation_id, kind=w.obligation, target=w.target, at=w.at, delivery="unknown")
-            for w in status.warnings
-        ],
+            WarningLine(obligation_id=w.obligation_id, kind=w.obligation, target=w.target, at=w.at,
+                        delivery=delivery(w.obligation_id, 0, 1))
+            for w in warnings
+        ],  # fmt: skip
         escalations=[
             EscalationLine(
                 obligation_id=e.obligation_id, kind=e.obligation, level=e.level, round=e.round, action=e.action,
                 target=e.target, target_name=e.target_name, due_at=e.due_at, at=e.at, skipped_steps=e.skipped_steps,
-                delivery="unknown",
-            )
-            for e in status.escalations
+                delivery=delivery(e.obligation_id, e.level, e.round),
+            )  # fmt: skip
+            for e in escalations
         ],
         credited=[
             CreditedLine(seq=r.seq, type=r.type, by=r.by, filed_at=r.at, arrived_at=r.arrived_at, met=r.met)
-            for r in status.reports
+            for r in reports
             if r.credited
         ],
-        reports=len(status.reports),
-        rejected=[RejectionLine(at=r.at, via=r.via, type=r.type, reason=r.reason) for r in status.rejected],
-        rejected_total=status.rejected_total,
-        record=status,
-    )  # fmt: skip
+        reports=len(reports),
+        rejected=[RejectionLine(at=r.at, via=r.via, type=r.type, reason=r.reason) for r in record.rejected],
+        rejected_total=record.rejected_total,
+        record=record,
+    )
 
 
 def build_ledger(result: AuditResult, *, now: datetime | None = None) -> Ledger:

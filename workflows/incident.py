@@ -560,13 +560,12 @@ class IncidentWorkflow:
 
     def _open_articles_1_2(self) -> None:
         """At opening: the transfer on the list (A4.1), principal leaders (A2.2), coordination (A2.3)."""
-        record = self._ready()
+        input, record = self._inputs()
         if record.transfer is not None and not record.transfers:
             record.transfers, record.transfers_total = [record.transfer], 1
-        record = self._ready()
         # 0.4: the opening level, not one a first message already raised (0.3 read the record's). A first
         # message runs its handler before this and decides the flag; without one the two levels are equal.
-        opened_at = self._ready_input().incident.opinion_level if record.article_5 else record.opinion_level
+        opened_at = input.incident.opinion_level if record.article_5 else record.opinion_level
         if article2.tells_leadership(None, opened_at):
             self._tell_leadership("leadership#0")
         if article2.tells_coordination(None, opened_at):
@@ -860,10 +859,6 @@ class IncidentWorkflow:
         if record is None:
             return tuple(ReportType)
         return intake.types_for(articles_1_2=record.articles_1_2 is not False, article_5=record.article_5 is not False)
-
-    def _ready_input(self) -> IncidentInput:
-        input, _ = self._inputs()
-        return input
 
     def _chain(self) -> list[Unit]:
         """The chain now (P4.d): the receiving unit's after a transfer (A4.1)."""

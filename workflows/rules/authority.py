@@ -147,20 +147,14 @@ def may_designate_lead(
         return f"牵头部门须是政府部门 the lead must be a department, not {lead.code} ({lead.kind.zh}) (A2.1, S5)"
     if lead.code == chain[0].code:
         return f"{lead.code} 已是责任单位 {lead.code} is the responsible unit itself (A2.1)"
-    if not strict:  # 0.3.0: the office among any chain government's departments, the others among their own
-        allowed = governments if _is_office(actor, chain) else [u for u in governments if u.code == actor]
-        if not any(lead.parent == u.code for u in allowed):
-            names = "、".join(u.code for u in allowed)
-            return f"牵头部门须是 {names} 的部门 the lead department must be one of {names}'s departments, not {lead.code} (A2.1, S5)"
-        return None
-    # the designating government's own departments; the office designates for the incident's government
-    owner = home if _is_office(actor, chain) else next(u for u in governments if u.code == actor)
-    if lead.parent != owner.code:
-        return (
-            f"牵头部门须是 {owner.code} 的部门 the lead department must be one of {owner.code}'s departments, "
-            f"not {lead.code} (A2.1, S5)"
-        )
-    if any(u.code == lead.code for u in chain):
+    if _is_office(actor, chain):  # 0.4: for the incident's own government; 0.3.0: any government in the chain
+        allowed = [home] if strict else governments
+    else:  # a government designates among its own departments
+        allowed = [u for u in governments if u.code == actor]
+    if not any(lead.parent == u.code for u in allowed):
+        names = "、".join(u.code for u in allowed)
+        return f"牵头部门须是 {names} 的部门 the lead department must be one of {names}'s departments, not {lead.code} (A2.1, S5)"
+    if strict and any(u.code == lead.code for u in chain):
         return f"{lead.code} 已在督办链中 {lead.code} is in the incident's chain already (A2.1)"
     return None
 

@@ -62,8 +62,7 @@ def first_error(err: ValidationError) -> str:
 
 ARTICLES_1_2_TYPES = (ReportType.TRANSFER, ReportType.LEAD)
 ARTICLE_5_TYPES = (ReportType.EVALUATION,)
-SECOND_RELEASE_TYPES = tuple(t for t in ReportType if t not in (*ARTICLES_1_2_TYPES, *ARTICLE_5_TYPES))
-"""The message types before Articles 一/二 (transfer at any time, lead department) and 五 (evaluation)."""
+"""The message types added by Articles 一/二 (transfer at any time, lead department) and 五 (evaluation)."""
 
 
 def types_for(*, articles_1_2: bool, article_5: bool) -> tuple[ReportType, ...]:
@@ -78,7 +77,7 @@ def message(
     """The report carried by a signal or update called ``name``, or why it is refused.
 
     ``types`` are the message types the incident takes: an incident opened before the third release
-    takes the first ones only (``SECOND_RELEASE_TYPES``), and its refusals name those, as they did.
+    takes the earlier ones only (``types_for``), and its refusals name those, as they did.
     """
     if name != REPORT_NAME:
         return Refused(f"未知消息 unknown message {clip(name, 64)!r}: send {REPORT_NAME!r}", value=None)
