@@ -215,10 +215,10 @@ def incident_ledger(chain: Sequence[RunReport]) -> IncidentLedger:
         if journal is not None:
             journals.append(journal)
             obligations.update((o.id, o) for o in journal.dropped)
-            failed.update(f.key for f in journal.failures)
+            failed.update(f.key for f in journal.failures if f.state != "delivered")
         if view is not None:
             obligations.update((o.id, o) for o in view.obligations)
-            failed.update(f.key for f in view.delivery_failures)
+            failed.update(f.key for f in view.delivery_failures if f.state != "pending")
     for key in failed:  # recorded as undelivered (P4.b), whatever an abandoned activity last said
         if deliveries.get(key) != "delivered":
             deliveries[key] = "failed"

@@ -25,7 +25,7 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notify import Notifier
+    from activities.notify import REFUSED, Notifier
     from workflows.rules import article2_coordination as article2
     from workflows.rules import article3_timeliness as article3
     from workflows.rules import article4_supervision as article4
@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         AcceptanceReport,
         CloseRequest,
         DeliveryFailure,
+        DeliveryState,
         DispositionReport,
         Escalation,
         EscalationAction,
@@ -94,7 +95,30 @@ NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=[REFUSED],
 )
+"""Within the retry window (``Policy.notification_retry``)."""
+NOTIFY_ATTEMPT = timedelta(seconds=30)
+"""One attempt at most; the channels' own connection and lock timeouts are well under it
+(``activities.notify``), so an abandoned attempt never writes after it."""
+NOTIFY_HEARTBEAT = timedelta(seconds=10)
+"""An attempt that stops heartbeating (a worker killed mid-delivery) is retried after this."""
+DELIVER_UNTIL_DONE = "deliver-until-done"
+"""``workflow.patched`` id of the fifth release: a notification not delivered within the retry window
+is listed as pending and retried until delivered (P4.b); before it, it was given up."""
+
+
+def until_delivered(spread: float) -> RetryPolicy:
+    """Retries without end after the window, capped at 5 to 6 minutes apart. ``spread`` (0 to 1,
+    ``workflow.random()``) gives each notification its own cap, so notifications held up by one outage
+    drift apart instead of coming back as one burst when the channel does."""
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=5),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=300 + int(60 * spread)),
+        non_retryable_error_types=[REFUSED],
+    )
+
 TASK_TIMEOUT = timedelta(seconds=30)
 """Of one workflow task (Temporal's default is 10 s): a flood of thousands of signals arrives in one
 task, and it must finish before its timeout, or every retry replays the same flood again."""
@@ -135,6 +159,8 @@ class IncidentWorkflow:
         self._deliveries: dict[asyncio.Task[None], Notification] = {}
         self._queued: deque[Notification] = deque()
         self._bounded: bool | None = None
+        self._overdue: set[str] = set()
+        """Keys of notifications in delivery past their retry window (listed as pending, P4.b)."""
         self._published: dict[str, Any] = {}
         self.handed_over: IncidentInput | None = None
         """The input this run continued as new with (the audit compares it with the history)."""
@@ -152,9 +178,10 @@ class IncidentWorkflow:
             if self._articles_1_2():
                 self._open_articles_1_2()
         self._article_5()  # after the opening's notices: the order its histories recorded
+        self._overdue = set(record.pending_overdue)
         for notification in record.pending:  # handed over undelivered: sent again (P4.b, idempotent)
             self._dispatch(notification)
-        record.pending = []
+        record.pending, record.pending_overdue = [], []
         while record.state == IncidentState.OPEN:
             now = workflow.now()
             self._awake()
@@ -255,16 +282,27 @@ class IncidentWorkflow:
         input, record = self._inputs()
         await self._drain(input.limits.drain)
         waiting = [*self._deliveries.values(), *self._queued]
-        if len(waiting) > bounds.KEEP_PENDING and not bounds.pressing(size, input.limits):
+        keep = bounds.KEEP_PENDING
+        if len(waiting) > keep and workflow.patched(DELIVER_UNTIL_DONE):  # asked only when it matters
+            keep = bounds.CARRY_PENDING
+        if len(waiting) > keep and not bounds.pressing(size, input.limits):
             workflow.logger.info("continue-as-new postponed", extra={"reason": reason, "in_delivery": len(waiting)})
             return
         record.awake_at = workflow.now()
-        handed, undelivered = bounds.carried(record, waiting)
+        handed, undelivered = bounds.carried(record, waiting, keep, self._overdue)
+        handed.delivery_failures = [  # a pending one given up below is listed as given up instead
+            f for f in handed.delivery_failures if f.state != "pending" or f.key in handed.pending_overdue
+        ]
         for notification in undelivered:  # beyond what a record carries: recorded as undelivered (P4.b)
             handed.delivery_failures.append(
-                DeliveryFailure(key=notification.key, at=workflow.now(), error="续新前未送达 not delivered before continue-as-new")
+                DeliveryFailure(
+                    key=notification.key, at=workflow.now(), error="续新前未送达 not delivered before continue-as-new",
+                    kind=notification.kind, target=notification.target.code,
+                )  # fmt: skip
             )
             handed.delivery_failures_total += 1
+            workflow.logger.error("notification given up at continue-as-new", extra={"key": notification.key})
+        handed.delivery_pending = len(handed.pending_overdue)
         bounds.trim(handed)
         self.handed_over = input.model_copy(update={"carried": handed})
         workflow.logger.info("continue-as-new", extra={"reason": reason, "runs": handed.runs})
@@ -796,24 +834,68 @@ class IncidentWorkflow:
         return self._bounded
 
     async def _deliver(self, notification: Notification) -> None:
-        """Deliver with retries; a channel that stays down is recorded, never fails the incident (P4.b)."""
-        input, record = self._inputs()
+        """Deliver with retries; a channel that stays down never fails or blocks the incident (P4.b).
+
+        Past the retry window the notification is listed as pending in ``delivery_failures`` and
+        retried until delivered (Temporal's retry policy, capped), then it leaves the list. Only a
+        permanent refusal (``REFUSED``) ends the retries; it stays listed as refused."""
+        input, _ = self._inputs()
+        if notification.key not in self._overdue:  # handed over past its window: no second window
+            try:
+                await self._attempt(notification, input.policy.notification_retry, NOTIFY_RETRY)
+                return
+            except ActivityError as err:
+                cause = err.cause or err
+                refused = isinstance(cause, ApplicationError) and cause.non_retryable
+                if refused or not workflow.patched(DELIVER_UNTIL_DONE):
+                    self._undelivered(notification, cause, "refused" if refused else "undelivered")
+                    return
+            self._overdue.add(notification.key)
+            self._undelivered(notification, cause, "pending")
         try:
-            await workflow.execute_activity_method(
-                Notifier.deliver,
-                notification,
-                start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=input.policy.notification_retry,
-                retry_policy=NOTIFY_RETRY,
-            )
-        except ActivityError as err:
-            cause = err.cause or err
-            failure = DeliveryFailure(key=notification.key, at=workflow.now(), error=clip(str(cause), 200, 300))
-            record.delivery_failures.append(failure)
-            record.delivery_failures_total += 1
-            self._journal.failures.append(failure)
-            bounds.trim(record)
-            workflow.logger.error("notification not delivered", extra={"key": notification.key, "error": str(cause)})
+            await self._attempt(notification, None, until_delivered(workflow.random().random()))
+        except ActivityError as err:  # only a permanent refusal ends the retries
+            self._delivered_late(notification)
+            self._undelivered(notification, err.cause or err, "refused")
+            return
+        self._delivered_late(notification)
+
+    async def _attempt(self, notification: Notification, window: timedelta | None, retry: RetryPolicy) -> None:
+        await workflow.execute_activity_method(
+            Notifier.deliver,
+            notification,
+            start_to_close_timeout=NOTIFY_ATTEMPT,
+            heartbeat_timeout=NOTIFY_HEARTBEAT,
+            schedule_to_close_timeout=window,
+            retry_policy=retry,
+        )
+
+    def _undelivered(self, notification: Notification, cause: BaseException, state: DeliveryState) -> None:
+        """List ``notification`` in ``delivery_failures`` (pending, refused or given up)."""
+        record = self._ready()
+        failure = DeliveryFailure(
+            key=notification.key, at=workflow.now(), error=clip(str(cause), 200, 300),
+            state=state, kind=notification.kind, target=notification.target.code,
+        )  # fmt: skip
+        record.delivery_failures = bounds.note_failure(record.delivery_failures, failure)
+        record.delivery_failures_total += 1
+        record.delivery_pending = len(self._overdue)
+        self._journal.failures.append(failure)
+        log = workflow.logger.warning if state == "pending" else workflow.logger.error
+        log("notification not delivered", extra={"key": notification.key, "state": state, "error": str(cause)})
+
+    def _delivered_late(self, notification: Notification) -> None:
+        """A pending notification got through: it leaves the list (the journal keeps the fact)."""
+        record = self._ready()
+        done = DeliveryFailure(
+            key=notification.key, at=workflow.now(), error="", state="delivered",
+            kind=notification.kind, target=notification.target.code,
+        )  # fmt: skip
+        record.delivery_failures = bounds.note_failure(record.delivery_failures, done)
+        self._journal.failures.append(done)
+        self._overdue.discard(notification.key)
+        record.delivery_pending = len(self._overdue)
+        workflow.logger.info("notification delivered after its retry window", extra={"key": notification.key})
 
     # --------------------------------------------------------------- opening
 

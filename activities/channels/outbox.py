@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -41,17 +42,28 @@ ADDED_COLUMNS = {"role": "TEXT", "section": "TEXT"}
 made by an earlier release gains them on first use, its rows kept."""
 
 
+LOCK_TIMEOUT = 5.0
+"""Seconds to wait for the file's write lock (another process writing): well under the activity's
+30 s attempt, so an attempt that gives up never writes afterwards (the record never contradicts
+the outbox); the next attempt tries again."""
+
+
+class OutboxBusy(Exception):
+    """The outbox stayed locked for the whole lock timeout: this attempt wrote nothing."""
+
+
 class SqliteOutbox:
     name = "outbox"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.path = Path(path)
+        self.lock_timeout = lock_timeout
         self._ready = False
 
     def _connect(self) -> sqlite3.Connection:
         if not self._ready:  # once per process: the file, WAL mode and the schema
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with sqlite3.connect(self.path, timeout=30) as conn:
+            with sqlite3.connect(self.path, timeout=self.lock_timeout) as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(SCHEMA)
                 have = {row[1] for row in conn.execute("PRAGMA table_info(notifications)")}
@@ -59,26 +71,37 @@ class SqliteOutbox:
                     if column not in have:
                         conn.execute(f"ALTER TABLE notifications ADD COLUMN {column} {kind}")
             self._ready = True
-        return sqlite3.connect(self.path, timeout=30)
+        return sqlite3.connect(self.path, timeout=self.lock_timeout)
 
     def record(self, letter: Letter) -> bool:
-        """Store ``letter`` once; return whether this call was the first (``False`` on a retry)."""
+        """Store ``letter`` once; return whether this call was the first (``False`` on a retry).
+
+        Raises ``OutboxBusy`` when the write lock is not had within ``lock_timeout``: then nothing
+        was written, and nothing will be by this call."""
         n = letter.notification
-        with self._connect() as conn:
-            inserted = conn.execute(
-                """INSERT INTO notifications (key, incident_id, kind, obligation_id, level, round, target,
-                       target_name, action, at, subject, body, payload, recorded_at, role, section)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (key) DO NOTHING""",
-                (
-                    n.key, n.incident_id, n.kind, n.about, n.level, n.round, n.target.code,
-                    n.target.name, n.action.value if n.action else None, n.at.isoformat(), letter.subject,
-                    letter.body, n.model_dump_json(), datetime.now(timezone.utc).isoformat(), n.role.value,
-                    n.target.section,
-                ),
-            ).rowcount
-            if not inserted:
-                conn.execute("UPDATE notifications SET attempts = attempts + 1 WHERE key = ?", (n.key,))
+        row = (
+            n.key, n.incident_id, n.kind, n.about, n.level, n.round, n.target.code,
+            n.target.name, n.action.value if n.action else None, n.at.isoformat(), letter.subject,
+            letter.body, n.model_dump_json(), datetime.now(timezone.utc).isoformat(), n.role.value,
+            n.target.section,
+        )  # fmt: skip
+        try:
+            with closing(self._connect()) as conn, conn:
+                inserted = conn.execute(
+                    """INSERT INTO notifications (key, incident_id, kind, obligation_id, level, round, target,
+                           target_name, action, at, subject, body, payload, recorded_at, role, section)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (key) DO NOTHING""",
+                    row,
+                ).rowcount
+                if not inserted:
+                    conn.execute("UPDATE notifications SET attempts = attempts + 1 WHERE key = ?", (n.key,))
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err) or "busy" in str(err):
+                raise OutboxBusy(
+                    f"通知库被占用 the outbox {self.path} stayed locked for {self.lock_timeout:g}s; nothing written"
+                ) from None
+            raise
         return bool(inserted)
 
     async def deliver(self, letter: Letter) -> None:

@@ -10,12 +10,13 @@ them). The run itself continues as new before Temporal's own limits come near (`
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from workflows.rules.article3_timeliness import number_of
 from yuqing.models import (
+    DeliveryFailure,
     IncidentRecord,
     Limits,
     Notification,
@@ -48,7 +49,16 @@ run's are all kept: ``Limits.run_reports`` hands over after at most 100)."""
 KEEP_CLOSED = 4
 """Closed continued-release obligations and waived ones kept besides the rest."""
 KEEP_PENDING = 3
-"""Notifications still in delivery handed to the next run; more are recorded as undelivered."""
+"""Notifications still in delivery handed to the next run before the fifth release; more were
+recorded as undelivered."""
+CARRY_PENDING = 120
+"""Since the fifth release (P4.b: retried until delivered): notifications still in delivery handed to
+the next run. A channel down for a day leaves an incident a few dozen (escalations every hour);
+escalations and major situations go first, and a run only hands over with more when its history
+presses (``pressing``)."""
+PENDING_BUDGET = 512 * 1024
+"""Bytes of the notifications handed over (besides ``RECORD_BUDGET``): the continue-as-new input
+stays far under Temporal's 2 MB payload limit."""
 EXCERPT_CHARS, EXCERPT_BYTES = 80, 240
 """Of a report's text in the record (the whole text is in the history, named by its SHA-256)."""
 CLIP_CHARS, CLIP_BYTES = 300, 450
@@ -118,18 +128,30 @@ def trim(record: IncidentRecord) -> None:
     record.transfers = last(record.transfers, KEEP_TRANSFERS)
 
 
+def note_failure(failures: Sequence[DeliveryFailure], failure: DeliveryFailure) -> list[DeliveryFailure]:
+    """The record's ``delivery_failures`` after ``failure`` (P4.b): a ``delivered`` one takes its key's
+    pending entry off the list; any other is appended, the list keeping its last ``KEEP_FAILURES``.
+    The workflow and the audit (replaying a run's journal over the carried list) both use it."""
+    if failure.state == "delivered":
+        return [f for f in failures if not (f.key == failure.key and f.state == "pending")]
+    return last([*failures, failure], KEEP_FAILURES)
+
+
 def size_of(record: IncidentRecord) -> int:
     """Bytes of the record's JSON, as the data converter writes it."""
     return len(record.model_dump_json().encode("utf-8"))
 
 
-def fit(record: IncidentRecord, budget: int = RECORD_BUDGET) -> None:
+def fit(record: IncidentRecord, budget: int = RECORD_BUDGET, *, spare_pending: bool = False) -> None:
     """The last guard of the budget: while the record's JSON is over ``budget``, let go of the oldest
     entry of its longest list (the histories keep them all). With the limits above it rarely acts:
-    only where every kept text is at its longest."""
-    while size_of(record) > budget:
+    only where every kept text is at its longest. ``spare_pending`` (fifth release): notifications
+    handed over are not counted nor cut here (``carried`` bounds them on their own)."""
+    exclude = {"pending"} if spare_pending else None
+    while len(record.model_dump_json(exclude=exclude).encode("utf-8")) > budget:
         lists: list[list[Any]] = [
-            record.rejected, record.reports, record.delivery_failures, record.escalations, record.warnings, record.pending,
+            record.rejected, record.reports, record.delivery_failures, record.escalations, record.warnings,
+            *([] if spare_pending else [record.pending]),
         ]  # fmt: skip
         longest = max(lists, key=len)
         if longest:
@@ -180,15 +202,38 @@ def handover(size: RunSize, journal: RunJournal, limits: Limits) -> str | None:
     return None
 
 
-def carried(record: IncidentRecord, in_flight: Sequence[Notification]) -> tuple[IncidentRecord, list[Notification]]:
-    """The record handed to the next run, with the notifications still in delivery (re-sent there,
-    idempotently, P4.b); beyond ``KEEP_PENDING`` they are returned to be recorded as undelivered."""
-    pending = [_clipped(n) for n in in_flight]
-    handed = record.model_copy(deep=True, update={"runs": record.runs + 1, "pending": pending[:KEEP_PENDING]})
+def carried(
+    record: IncidentRecord,
+    in_flight: Sequence[Notification],
+    keep: int = KEEP_PENDING,
+    overdue: Collection[str] = (),
+) -> tuple[IncidentRecord, list[Notification]]:
+    """The record handed to the next run, with up to ``keep`` notifications still in delivery (re-sent
+    there, idempotently, P4.b; ``overdue`` keys stay listed as pending); the rest are returned to be
+    recorded as undelivered. With ``keep`` above ``KEEP_PENDING`` (the fifth release) escalations and
+    major situations go first and the handed notifications are bounded by ``PENDING_BUDGET``."""
+    fifth = keep > KEEP_PENDING
+    ordered = sorted(in_flight, key=_urgency) if fifth else list(in_flight)
+    pending = [_clipped(n) for n in ordered[:keep]]
+    while fifth and pending and sum(len(n.model_dump_json().encode("utf-8")) for n in pending) > PENDING_BUDGET:
+        pending.pop()
+    handed = record.model_copy(
+        deep=True,
+        update={
+            "runs": record.runs + 1,
+            "pending": pending,
+            "pending_overdue": [n.key for n in pending if n.key in overdue],
+        },
+    )
     trim(handed)
     handed.seen = dict(list(handed.seen.items())[-KEEP_SEEN:])
-    fit(handed)
-    return handed, list(in_flight[KEEP_PENDING:])
+    fit(handed, spare_pending=fifth)
+    return handed, ordered[len(pending) :]
+
+
+def _urgency(notification: Notification) -> int:
+    """Escalations and major situations (D.esc, A4.4) are never the ones left behind."""
+    return 0 if notification.kind in ("escalation", "major_situation") else 1
 
 
 def _clipped(notification: Notification) -> Notification:

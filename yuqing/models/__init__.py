@@ -53,6 +53,7 @@ from yuqing.models._notifications import CircularFacts, IncidentFacts, Notificat
 from yuqing.models._policy import MAX_HOURS, MIN_HOURS, ObligationPolicy, Policy
 from yuqing.models._record import (
     DeliveryFailure,
+    DeliveryState,
     Escalation,
     Evaluation,
     Explanation,
@@ -120,6 +121,7 @@ __all__ = [
     "AwareDatetime",
     "CloseRequest",
     "DeliveryFailure",
+    "DeliveryState",
     "DispositionReport",
     "Escalation",
     "EscalationAction",

@@ -180,10 +180,25 @@ class Rejection(Record):
     """The start of what was sent, for the record."""
 
 
+DeliveryState = Literal["pending", "refused", "undelivered", "delivered"]
+
+
 class DeliveryFailure(Record):
+    """A notification not delivered within the retry window (P4.b).
+
+    ``pending``: still being retried, it leaves the list once delivered; ``refused``: the channel
+    refused it for good (a 4xx of a webhook), it is not retried; ``undelivered``: given up (only
+    incidents recorded before the fifth release, or beyond what a pressing continue-as-new carries).
+    ``delivered`` appears only in a run's journal: a pending one got through and left the list
+    (``rules.bounds.note_failure``).
+    """
+
     key: str
     at: Timestamp
     error: str
+    state: DeliveryState = "undelivered"
+    kind: str | None = None
+    target: str | None = None
 
 
 class IncidentRecord(Record):
@@ -219,6 +234,9 @@ class IncidentRecord(Record):
     rejected_total: int = 0
     delivery_failures: list[DeliveryFailure] = Field(default_factory=list)
     delivery_failures_total: int = 0
+    delivery_pending: int = 0
+    """Notifications past their retry window and still being retried now (P4.b): the list above
+    shows the latest of them; this counts them all."""
     transfer: Transfer | None = None
     accepted_at: Timestamp | None = None
     accepted_by: str | None = None
@@ -230,6 +248,8 @@ class IncidentRecord(Record):
     close_reason: str | None = None
     pending: list[Notification] = Field(default_factory=list)
     """Notifications still being delivered when the previous run continued as new: sent again."""
+    pending_overdue: list[str] = Field(default_factory=list)
+    """Keys of those already past their retry window (listed as pending): retried without a new window."""
     awake_at: Timestamp | None = None
     """When the workflow last ran (P4.h: a report filed before it, arriving after it, was not held
     up by an outage of the workers)."""

@@ -75,6 +75,9 @@ class IncidentStatus(Record):
     warnings_total: int = 0
     rejected_total: int = 0
     delivery_failures_total: int = 0
+    delivery_pending: int = 0
+    """Notifications past their retry window, still being retried (they leave ``delivery_failures``
+    once delivered)."""
     # Articles 一 and 二 (the third release)
     responsibility: Responsibility | None = None
     """How the responsible unit was found (A1.1, A1.2, N1.1), and an opener's override."""
@@ -158,6 +161,7 @@ class IncidentStatus(Record):
             warnings_total=record.warnings_total,
             rejected_total=record.rejected_total,
             delivery_failures_total=record.delivery_failures_total,
+            delivery_pending=record.delivery_pending,
             responsibility=incident.responsibility,
             lead_unit=record.lead_unit,
             lead_by=record.lead_by,
