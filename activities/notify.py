@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Sequence
 
 import structlog
 from temporalio import activity
@@ -10,6 +11,22 @@ from temporalio import activity
 from activities.channels.base import Channel
 from activities.messages import render
 from yuqing.models import Notification
+
+HEARTBEAT_EVERY = 2.0
+"""Seconds between heartbeats while a channel works (the SDK throttles what it sends to the server)."""
+
+
+async def _heartbeating(delivery: Awaitable[None]) -> None:
+    """Await one channel's delivery, heartbeating meanwhile; cancelled with the activity."""
+    task = asyncio.ensure_future(delivery)
+    try:
+        while not task.done():
+            activity.heartbeat()
+            await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
+    except BaseException:
+        task.cancel()
+        raise
+    await task
 
 
 class Notifier:
@@ -21,11 +38,16 @@ class Notifier:
     @activity.defn(name="deliver_notification")
     async def deliver(self, notification: Notification) -> None:
         """Write the words (``activities.messages``) and deliver to every channel in order; a failure
-        raises and Temporal retries the whole call. Each channel is idempotent on the key."""
+        raises and Temporal retries the whole call. Each channel is idempotent on the key.
+
+        It heartbeats before each channel and every ``HEARTBEAT_EVERY`` seconds while one works, so a
+        heartbeat timeout (set by the workflow) notices a dead worker long before the start-to-close,
+        and a cancelled attempt stops its channel at once. Each channel also bounds its own attempt well
+        under the start-to-close (the webhook: ``ATTEMPT_SECONDS``): an abandoned attempt never writes late."""
         log = structlog.get_logger("yuqing.notify").bind(
             incident_id=notification.incident_id, key=notification.key, attempt=activity.info().attempt
         )
         letter = render(notification)
         for channel in self._channels:
-            await channel.deliver(letter)
+            await _heartbeating(channel.deliver(letter))
         log.debug("delivered", channels=[c.name for c in self._channels])
