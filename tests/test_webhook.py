@@ -163,7 +163,7 @@ async def test_a_slow_receiver_is_a_retryable_timeout(channels: list[WebhookChan
         with pytest.raises(ApplicationError) as raised:
             await channel_for(channels, receiver.url, **kwargs).deliver(letter())
         took = time.monotonic() - started
-    assert took < 2.0
+    assert took < 5.0  # the bound, not the receiver's 5 s delay nor the 30 s start-to-close
     assert raised.value.type == NOT_DELIVERED and not raised.value.non_retryable
     assert raised.value.message.startswith("webhook 无法送达")
 
