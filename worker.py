@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.assessment import write_circular_activity
-from activities.channels import Channel, build_channels
+from activities.channels import Channel, build_channels, close_channels
 from activities.notify import Notifier
 from workflows.circular import CircularWorkflow
 from workflows.incident import IncidentWorkflow
@@ -50,11 +50,11 @@ def build_worker(client: Client, channels: Sequence[Channel], task_queue: str | 
 
 
 async def run(stop: asyncio.Event) -> None:
+    channels = build_channels(config.channel_names(), config.outbox_path())  # a bad channel setting stops us first
     client = await config.connect()
     created = await search_attributes.ensure(client)
     if created:
         log.info("search attributes created", names=created)
-    channels = build_channels(config.channel_names(), config.outbox_path())
     worker = build_worker(client, channels)
     log.info(
         "worker started",
@@ -62,9 +62,13 @@ async def run(stop: asyncio.Event) -> None:
         namespace=client.namespace,
         task_queue=worker.task_queue,
         outbox=str(config.outbox_path()),
+        channels=[c.name for c in channels],
     )
-    async with worker:
-        await stop.wait()
+    try:
+        async with worker:
+            await stop.wait()
+    finally:
+        await close_channels(channels)
     log.info("worker stopped")
 
 

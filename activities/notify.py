@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 import structlog
 from temporalio import activity
 
 from activities.channels.base import Channel
+from activities.channels.webhook import PERMANENT_REFUSAL
 from activities.messages import render
 from yuqing.models import Notification
 
-REFUSED = "NotificationRefused"
+REFUSED = PERMANENT_REFUSAL
 """The error type of a permanent refusal by a channel (a webhook's 4xx other than 408/429): not
 retried; the workflow lists the notification as refused (P4.b)."""
 HEARTBEAT_EVERY = 2.0
-"""Seconds between heartbeats while the channels work: a worker killed mid-delivery is noticed after
-the workflow's heartbeat timeout (10 s), not the attempt's 30 s."""
+"""Seconds between heartbeats while a channel works (the SDK throttles what it sends to the server)."""
+
+
+async def _heartbeating(delivery: Awaitable[None]) -> None:
+    """Await one channel's delivery, heartbeating meanwhile; cancelled with the activity."""
+    task = asyncio.ensure_future(delivery)
+    try:
+        while not task.done():
+            activity.heartbeat()
+            await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
+    except BaseException:
+        task.cancel()
+        raise
+    await task
 
 
 class Notifier:
@@ -29,23 +42,16 @@ class Notifier:
     @activity.defn(name="deliver_notification")
     async def deliver(self, notification: Notification) -> None:
         """Write the words (``activities.messages``) and deliver to every channel in order; a failure
-        raises and Temporal retries the whole call. Each channel is idempotent on the key, and bounds
-        its own connection and lock timeouts well under the attempt's, so an attempt the workflow has
-        given up on never writes afterwards."""
+        raises and Temporal retries the whole call. Each channel is idempotent on the key.
+
+        It heartbeats before each channel and every ``HEARTBEAT_EVERY`` seconds while one works, so a
+        heartbeat timeout (set by the workflow) notices a dead worker long before the start-to-close,
+        and a cancelled attempt stops its channel at once. Each channel also bounds its own attempt well
+        under the start-to-close (the webhook: ``ATTEMPT_SECONDS``): an abandoned attempt never writes late."""
         log = structlog.get_logger("yuqing.notify").bind(
             incident_id=notification.incident_id, key=notification.key, attempt=activity.info().attempt
         )
         letter = render(notification)
-        beat = asyncio.create_task(_heartbeat())
-        try:
-            for channel in self._channels:
-                await channel.deliver(letter)
-        finally:
-            beat.cancel()
+        for channel in self._channels:
+            await _heartbeating(channel.deliver(letter))
         log.debug("delivered", channels=[c.name for c in self._channels])
-
-
-async def _heartbeat() -> None:
-    while True:
-        activity.heartbeat()
-        await asyncio.sleep(HEARTBEAT_EVERY)

@@ -46,6 +46,37 @@ def channel_names() -> list[str]:
     return [n.strip() for n in os.environ.get("YUQING_CHANNELS", "outbox,log").split(",") if n.strip()]
 
 
+def webhook_url() -> str:
+    """Where the webhook channel POSTs (``YUQING_WEBHOOK_URL``): an http(s) URL, or a clear error."""
+    url = os.environ.get("YUQING_WEBHOOK_URL", "").strip()
+    if not url:
+        raise YuqingError(
+            "未配置 webhook 地址 YUQING_WEBHOOK_URL is not set, but YUQING_CHANNELS names the webhook channel"
+        )
+    if not re.match(r"https?://[^/\s]+", url):
+        raise YuqingError(f"webhook 地址须以 http:// 或 https:// 开头 YUQING_WEBHOOK_URL must be an http(s) URL, not {url[:80]!r}")
+    return url
+
+
+def webhook_secret() -> bytes:
+    """The webhook's shared signing secret: the content of the file named by ``YUQING_WEBHOOK_SECRET_FILE``,
+    stripped of surrounding whitespace. The secret itself is never in the environment, a log or a message."""
+    name = os.environ.get("YUQING_WEBHOOK_SECRET_FILE", "").strip()
+    if not name:
+        raise YuqingError(
+            "未配置 webhook 密钥文件 YUQING_WEBHOOK_SECRET_FILE is not set, but YUQING_CHANNELS names the webhook channel"
+        )
+    try:
+        secret = Path(name).expanduser().read_bytes().strip()
+    except OSError as err:
+        raise YuqingError(
+            f"无法读取 webhook 密钥文件 cannot read the webhook secret file {name}: {err.strerror or err}"
+        ) from None
+    if not secret:
+        raise YuqingError(f"webhook 密钥文件为空 the webhook secret file {name} is empty")
+    return secret
+
+
 def connect_config(address: str | None = None, namespace: str | None = None) -> dict[str, Any]:
     """Keyword arguments for ``Client.connect``: environment configuration, then overrides."""
     config: dict[str, Any] = dict(ClientConfig.load_client_connect_config())

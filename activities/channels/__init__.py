@@ -12,14 +12,32 @@ from pathlib import Path
 from activities.channels.base import Channel
 from activities.channels.log import LogChannel
 from activities.channels.outbox import SqliteOutbox
+from activities.channels.webhook import PERMANENT_REFUSAL, WebhookChannel
+from yuqing import config
 
-__all__ = ["Channel", "LogChannel", "SqliteOutbox", "build_channels"]
+__all__ = ["PERMANENT_REFUSAL", "Channel", "LogChannel", "SqliteOutbox", "WebhookChannel", "build_channels", "close_channels"]
 
 
 def build_channels(names: Sequence[str], outbox_path: Path) -> list[Channel]:
-    """The channels named in configuration (``YUQING_CHANNELS``), in order."""
-    known: dict[str, Callable[[], Channel]] = {"outbox": lambda: SqliteOutbox(outbox_path), "log": LogChannel}
+    """The channels named in configuration (``YUQING_CHANNELS``), in order.
+
+    ``webhook`` reads ``YUQING_WEBHOOK_URL`` and ``YUQING_WEBHOOK_SECRET_FILE``: missing or unreadable, a
+    ``YuqingError`` says so, and the worker does not start.
+    """
+    known: dict[str, Callable[[], Channel]] = {
+        "outbox": lambda: SqliteOutbox(outbox_path),
+        "log": LogChannel,
+        "webhook": lambda: WebhookChannel(config.webhook_url(), config.webhook_secret()),
+    }
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError(f"未知通知渠道 unknown notification channel(s) {unknown}; known: {sorted(known)}")
     return [known[n]() for n in names]
+
+
+async def close_channels(channels: Sequence[Channel]) -> None:
+    """Release what the channels hold (the webhook's connection pool), at worker shutdown."""
+    for channel in channels:
+        close = getattr(channel, "aclose", None)
+        if close is not None:
+            await close()
