@@ -22,7 +22,7 @@ from activities.channels import Channel, build_channels, close_channels
 from activities.notify import Notifier
 from workflows.circular import CircularWorkflow
 from workflows.incident import IncidentWorkflow
-from yuqing import config, search_attributes
+from yuqing import config, search_attributes, telemetry
 from yuqing.errors import YuqingError
 from yuqing.logging import configure
 from yuqing.process import exit_now
@@ -45,13 +45,16 @@ def build_worker(client: Client, channels: Sequence[Channel], task_queue: str | 
         task_queue=task_queue or config.task_queue(),
         workflows=[IncidentWorkflow, CircularWorkflow],
         activities=[Notifier(channels).deliver, write_circular_activity],
+        interceptors=[telemetry.RunIds()],
         disable_payload_error_limit=True,
     )
 
 
 async def run(stop: asyncio.Event) -> None:
     channels = build_channels(config.channel_names(), config.outbox_path())  # a bad channel setting stops us first
-    client = await config.connect()
+    runtime = telemetry.runtime()
+    client = await config.connect(runtime=runtime)
+    telemetry.watch_nondeterminism(runtime)
     created = await search_attributes.ensure(client)
     if created:
         log.info("search attributes created", names=created)
@@ -63,6 +66,7 @@ async def run(stop: asyncio.Event) -> None:
         task_queue=worker.task_queue,
         outbox=str(config.outbox_path()),
         channels=[c.name for c in channels],
+        metrics=telemetry.metrics_address(),
     )
     try:
         async with worker:

@@ -17,3 +17,14 @@ class BrokenIncident(IncidentWorkflow):
     @workflow.run
     async def run(self, args: Sequence[RawValue]) -> IncidentStatus:
         raise RuntimeError("模拟缺陷 a bug in this release")
+
+
+@workflow.defn(dynamic=True)
+class ChangedIncident(IncidentWorkflow):
+    """A release that changed the incident's commands without ``workflow.patched``: a timer first.
+    Its worker cannot replay a history the real code recorded (a nondeterminism error)."""
+
+    @workflow.run
+    async def run(self, args: Sequence[RawValue]) -> IncidentStatus:
+        await workflow.sleep(1)
+        return await super().run(args)

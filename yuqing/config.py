@@ -19,6 +19,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 
 from yuqing.errors import Unreachable, YuqingError
 
@@ -92,10 +93,11 @@ CONNECT_TIMEOUT = 10.0
 """Seconds to wait for the server to answer a connection before giving up."""
 
 
-async def connect(address: str | None = None, namespace: str | None = None) -> Client:
+async def connect(address: str | None = None, namespace: str | None = None, runtime: Runtime | None = None) -> Client:
     """A client configured like the ``temporal`` CLI, with the project's data converter.
 
-    Raises ``YuqingError`` for a broken configuration and ``Unreachable`` when the server does not
+    ``runtime``: the worker's, serving metrics (``yuqing.telemetry``). Raises ``YuqingError`` for a
+    broken configuration and ``Unreachable`` when the server does not
     answer within ``CONNECT_TIMEOUT`` seconds.
     """
     try:
@@ -104,7 +106,9 @@ async def connect(address: str | None = None, namespace: str | None = None) -> C
         raise YuqingError(f"连接配置有误 invalid Temporal connection configuration: {err}") from None
     where = f"{options['target_host']} (namespace {options.get('namespace', 'default')})"
     try:
-        return await asyncio.wait_for(Client.connect(**options, data_converter=DATA_CONVERTER), CONNECT_TIMEOUT)
+        return await asyncio.wait_for(
+            Client.connect(**options, data_converter=DATA_CONVERTER, runtime=runtime), CONNECT_TIMEOUT
+        )
     except (TimeoutError, RuntimeError, OSError) as err:
         raise Unreachable(f"无法连接 Temporal 服务器 cannot reach the Temporal server at {where}: {_detail(err)}") from None
 
