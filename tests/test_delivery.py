@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -31,8 +31,8 @@ from starter import service
 from tests.conftest import UNIT, make, make_incident, query_status
 from tests.test_notifications import notification
 from worker import build_worker
-from workflows.incident import NOTIFY_ATTEMPT, NOTIFY_HEARTBEAT
 from workflows.rules import bounds
+from workflows.rules.delivery import NOTIFY_ATTEMPT, NOTIFY_HEARTBEAT
 from yuqing.models import EventGrade, IncidentRecord, MajorSituationReport, OpinionLevel
 from yuqing.policy import load_policy
 
@@ -195,6 +195,16 @@ def test_p4_b_a_handover_carries_a_days_outage_escalations_first() -> None:
     assert len(handed.pending) == bounds.CARRY_PENDING
     assert {n.kind for n in left} == {"opened"} and len(left) == len(many) - bounds.CARRY_PENDING
     assert sum(len(n.model_dump_json()) for n in handed.pending) <= bounds.PENDING_BUDGET
+
+
+def test_the_workflow_knows_the_webhooks_permanent_refusal() -> None:
+    from activities.channels import PERMANENT_REFUSAL
+    from workflows.rules import delivery
+
+    assert REFUSED == PERMANENT_REFUSAL == delivery.REFUSED
+    assert delivery.NOTIFY_RETRY.non_retryable_error_types == [REFUSED]
+    caps = {delivery.until_delivered(x / 10).maximum_interval for x in range(11)}
+    assert min(caps) == timedelta(minutes=5) and max(caps) == timedelta(minutes=6) and len(caps) == 11
 
 
 def test_before_the_fifth_release_a_handover_carried_three() -> None:

@@ -15,6 +15,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 with workflow.unsafe.imports_passed_through():
     from activities.notify import Notifier
     from workflows.rules.article5_assessment import previous_month
+    from workflows.rules.delivery import NOTIFY_ATTEMPT, NOTIFY_HEARTBEAT, until_delivered
     from yuqing.models import WRITE_CIRCULAR, CircularFacts, CircularInput, CircularResult, Notification
 
 CIRCULAR_WORKFLOW = "CircularWorkflow"
@@ -53,8 +54,8 @@ class CircularWorkflow:
                 problems=len(result.problems),
             ),
         )  # fmt: skip
-        await workflow.execute_activity_method(
-            Notifier.deliver, notice, start_to_close_timeout=timedelta(seconds=30),
-            schedule_to_close_timeout=timedelta(hours=1),
+        await workflow.execute_activity_method(  # retried until delivered (P4.b)
+            Notifier.deliver, notice, start_to_close_timeout=NOTIFY_ATTEMPT, heartbeat_timeout=NOTIFY_HEARTBEAT,
+            retry_policy=until_delivered(0.5),
         )  # fmt: skip
         return result

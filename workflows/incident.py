@@ -25,12 +25,13 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notify import REFUSED, Notifier
+    from activities.notify import Notifier
     from workflows.rules import article2_coordination as article2
     from workflows.rules import article3_timeliness as article3
     from workflows.rules import article4_supervision as article4
     from workflows.rules import article5_assessment as article5
     from workflows.rules import authority, bounds, intake, validation
+    from workflows.rules.delivery import NOTIFY_ATTEMPT, NOTIFY_HEARTBEAT, NOTIFY_RETRY, until_delivered
     from yuqing import search_attributes as sa
     from yuqing.models import (
         AcceptanceReport,
@@ -91,34 +92,9 @@ leaders, coordination and P4.f (incidents recorded before it replay without them
 STATUS_QUERY = "status"
 REPORT = intake.REPORT_NAME
 
-NOTIFY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=[REFUSED],
-)
-"""Within the retry window (``Policy.notification_retry``)."""
-NOTIFY_ATTEMPT = timedelta(seconds=30)
-"""One attempt at most; the channels' own connection and lock timeouts are well under it
-(``activities.notify``), so an abandoned attempt never writes after it."""
-NOTIFY_HEARTBEAT = timedelta(seconds=10)
-"""An attempt that stops heartbeating (a worker killed mid-delivery) is retried after this."""
 DELIVER_UNTIL_DONE = "deliver-until-done"
 """``workflow.patched`` id of the fifth release: a notification not delivered within the retry window
 is listed as pending and retried until delivered (P4.b); before it, it was given up."""
-
-
-def until_delivered(spread: float) -> RetryPolicy:
-    """Retries without end after the window, capped at 5 to 6 minutes apart. ``spread`` (0 to 1,
-    ``workflow.random()``) gives each notification its own cap, so notifications held up by one outage
-    drift apart instead of coming back as one burst when the channel does."""
-    return RetryPolicy(
-        initial_interval=timedelta(seconds=5),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=300 + int(60 * spread)),
-        non_retryable_error_types=[REFUSED],
-    )
-
 TASK_TIMEOUT = timedelta(seconds=30)
 """Of one workflow task (Temporal's default is 10 s): a flood of thousands of signals arrives in one
 task, and it must finish before its timeout, or every retry replays the same flood again."""
