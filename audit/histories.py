@@ -27,8 +27,8 @@ from urllib.parse import quote, unquote
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.json_format import ParseError
 from google.protobuf.message import Message
-from temporalio.api.enums.v1 import EventType
 from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
@@ -201,13 +201,13 @@ def payloads_of(messages: Iterable[Message]) -> Iterator[Payload]:
         if isinstance(message, Payload):
             yield message
             continue
-        for field, value in message.ListFields():
-            if field.type != FieldDescriptor.TYPE_MESSAGE:
+        for descriptor, value in message.ListFields():
+            if descriptor.type != FieldDescriptor.TYPE_MESSAGE:
                 continue
-            if field.message_type.GetOptions().map_entry:
-                if field.message_type.fields_by_name["value"].type == FieldDescriptor.TYPE_MESSAGE:
+            if descriptor.message_type.GetOptions().map_entry:
+                if descriptor.message_type.fields_by_name["value"].type == FieldDescriptor.TYPE_MESSAGE:
                     yield from payloads_of(value.values())
-            elif field.is_repeated:
+            elif descriptor.is_repeated:
                 yield from payloads_of(value)
             else:
                 yield from payloads_of([value])
