@@ -117,6 +117,8 @@ class RunReport(BaseModel):
     """What this run decided (``RunJournal`` JSON): every report, warning and escalation of the run."""
     refused_start: str | None = None
     """Why the workflow refused its start input (it failed at once)."""
+    missing_keys: list[str] = Field(default_factory=list)
+    """Ids of the encryption keys this history needs and the auditor's key file lacks (it was not replayed)."""
 
     @property
     def ok(self) -> bool:
@@ -164,14 +166,15 @@ async def _decode(converter: DataConverter, payloads: Any, type_hint: Any = None
     return values[0] if values else None
 
 
-def unreadable_without_key(hf: HistoryFile, converter: DataConverter) -> str | None:
-    """Why the payloads of ``hf`` cannot be decrypted with ``converter``'s keys, or ``None``."""
+def _ring(converter: DataConverter) -> codec.KeyRing | None:
+    return converter.payload_codec.ring if isinstance(converter.payload_codec, codec.EncryptionCodec) else None
+
+
+def missing_keys(hf: HistoryFile, converter: DataConverter) -> list[str]:
+    """The ids of the keys ``hf``'s payloads are encrypted under that ``converter`` does not hold."""
+    ring = _ring(converter)
     needed = sorted(codec.encrypted_key_ids(payloads_of(hf.events)))
-    if not needed:
-        return None
-    ring = converter.payload_codec.ring if isinstance(converter.payload_codec, codec.EncryptionCodec) else None
-    missing = [key_id for key_id in needed if ring is None or ring.key(key_id) is None]
-    return str(codec.unknown_key(", ".join(missing), ring)) if missing else None
+    return [key_id for key_id in needed if ring is None or ring.key(key_id) is None]
 
 
 def _deadlines(obligations: Sequence[Obligation]) -> list[datetime]:
@@ -484,9 +487,11 @@ async def replay_files(
             report.outcome, report.reasons = "unreadable", problems
             reports[index] = report
             continue
-        locked = unreadable_without_key(hf, converter)
-        if locked is not None:  # encrypted under a key we lack: say so, never replay garbage
-            report.outcome, report.reasons = "unreadable", [locked, *problems]
+        lacking = missing_keys(hf, converter)
+        if lacking:  # encrypted under a key we lack: say so, never replay garbage
+            report.outcome = "unreadable"
+            report.reasons = [str(codec.unknown_key(", ".join(lacking), _ring(converter))), *problems]
+            report.missing_keys = lacking
             reports[index] = report
             continue
         report.reasons = problems
@@ -592,6 +597,13 @@ async def audit(
         if problem is not None:
             report.reasons.insert(0, problem)
             report.outcome = "altered"
+    lacking = sorted({key_id for report in reports for key_id in report.missing_keys})
+    if lacking:  # a configuration problem, not a finding about the files: one clear error
+        locked = sum(1 for report in reports if report.missing_keys)
+        error = codec.unknown_key(", ".join(lacking), _ring(config.data_converter()))
+        raise codec.UnknownKeyError(
+            error.key_id, f"{error}（{locked} 个历史文件无法读取 {locked} history file(s) cannot be read）"
+        )
     for path, why in missing:
         reports.append(RunReport(file=str(path), outcome="missing", reasons=[why]))
     link_chains(reports)
