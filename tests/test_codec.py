@@ -273,3 +273,13 @@ async def test_unknown_key_and_malformed_requests_are_clear() -> None:
         assert nowhere.status == 404
     finally:
         await client.close()
+
+
+async def test_histories_from_before_encryption_still_replay_with_a_key(keyfile: Path) -> None:
+    """Turning encryption on breaks nothing recorded before: the goldens' clear payloads pass through."""
+    from audit.replay import replay_files
+    from tests.test_golden_replay import golden_files
+
+    files = golden_files()[:4]
+    reports = await replay_files(files)
+    assert [r.outcome for r in reports] == ["identical"] * len(files), [r.reasons for r in reports]
