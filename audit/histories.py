@@ -6,8 +6,10 @@ read theirs. The JSON has no workflow id: our exports put it in the file name,
 ``<workflow id>__<run id>.json``; for any other file the incident id in the start input is used
 (an incident's workflow id is its incident id).
 
-Beside the files an export writes ``manifest.json``: every file with its workflow id, run id and
-SHA-256, and the export time. A file in a directory that has a manifest must be listed there with
+Beside the files an export writes ``manifest.json``: every file with its workflow id, run id,
+SHA-256 and the ids of the keys its payloads are encrypted under (``key_ids``, empty when in clear:
+an auditor needs those keys in ``YUQING_ENCRYPTION_KEYS`` to replay it), and the export time. An
+export copies the histories as stored: encrypted payloads stay encrypted in the files. A file in a directory that has a manifest must be listed there with
 the same hash, or it is reported.
 """
 
@@ -15,19 +17,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.json_format import ParseError
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
 from yuqing import config
+from yuqing.codec import EncryptionCodec, encrypted_key_ids
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "yuqing-audit-export/1"
@@ -175,13 +181,36 @@ def _incident_id(history: WorkflowHistory) -> str | None:
     if not started.input.payloads:
         return None
     try:
-        value = config.DATA_CONVERTER.payload_converter.from_payload(started.input.payloads[0])
+        payload = started.input.payloads[0]
+        codec = config.data_converter().payload_codec
+        if isinstance(codec, EncryptionCodec):  # encrypted: readable with the key, else the file name will do
+            payload = codec.decrypt_payload(payload)
+        value = config.DATA_CONVERTER.payload_converter.from_payload(payload)
     except Exception:  # not our payload: the file name will do
         return None
     if isinstance(value, dict) and isinstance(value.get("incident"), dict):
         incident_id = value["incident"].get("id")
         return incident_id if isinstance(incident_id, str) else None
     return None
+
+
+def payloads_of(messages: Iterable[Message]) -> Iterator[Payload]:
+    """Every payload inside ``messages`` (history events): inputs, results, memo, headers, failure
+    details, search attributes — wherever the protocol nests them."""
+    for message in messages:
+        if isinstance(message, Payload):
+            yield message
+            continue
+        for descriptor, value in message.ListFields():
+            if descriptor.type != FieldDescriptor.TYPE_MESSAGE:
+                continue
+            if descriptor.message_type.GetOptions().map_entry:
+                if descriptor.message_type.fields_by_name["value"].type == FieldDescriptor.TYPE_MESSAGE:
+                    yield from payloads_of(value.values())
+            elif descriptor.is_repeated:
+                yield from payloads_of(value)
+            else:
+                yield from payloads_of([value])
 
 
 # ------------------------------------------------------------------ discovery
@@ -217,6 +246,7 @@ def manifest_entry(history: HistoryFile, file: str) -> dict[str, Any]:
         "execution": history.execution,
         "continued_from": history.continued_from,
         "continued_to": history.continued_to,
+        "key_ids": sorted(encrypted_key_ids(payloads_of(history.events))),
     }
 
 

@@ -1,7 +1,9 @@
 """Replay exported histories against the current workflow code and check every decision in them.
 
-Each history is replayed with the production data converter (``yuqing.config.DATA_CONVERTER``) in
-the sandbox, as a worker would. Replay alone proves that today's code issues the same commands;
+Each history is replayed with the production data converter (``yuqing.config.data_converter()``,
+which decrypts with the keys of ``YUQING_ENCRYPTION_KEYS``) in the sandbox, as a worker would. A history
+whose payloads are encrypted under a key the auditor does not hold is reported unreadable, naming the
+key id, before any replay. Replay alone proves that today's code issues the same commands;
 it does not look at values (the duration of a timer, what an update answered). So each replayed
 run is also checked against the same history (``verify``):
 
@@ -38,16 +40,25 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime, TelemetryConfig
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from audit import capture
-from audit.histories import HistoryError, HistoryFile, check_against_manifests, discover, read_history, utc
+from audit.histories import (
+    HistoryError,
+    HistoryFile,
+    check_against_manifests,
+    discover,
+    payloads_of,
+    read_history,
+    utc,
+)
 from workflows.incident import WORKFLOW_NAME, IncidentWorkflow
 from workflows.rules import bounds
 from workflows.rules.article3_timeliness import AFTER_DUE
-from yuqing import config
+from yuqing import codec, config
 from yuqing.models import (
     IncidentInput,
     IncidentRecord,
@@ -106,6 +117,8 @@ class RunReport(BaseModel):
     """What this run decided (``RunJournal`` JSON): every report, warning and escalation of the run."""
     refused_start: str | None = None
     """Why the workflow refused its start input (it failed at once)."""
+    missing_keys: list[str] = Field(default_factory=list)
+    """Ids of the encryption keys this history needs and the auditor's key file lacks (it was not replayed)."""
 
     @property
     def ok(self) -> bool:
@@ -148,9 +161,20 @@ def digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-async def _decode(payloads: Any, type_hint: Any = None) -> Any:
-    values = await config.DATA_CONVERTER.decode(list(payloads), [type_hint] if type_hint is not None else None)
+async def _decode(converter: DataConverter, payloads: Any, type_hint: Any = None) -> Any:
+    values = await converter.decode(list(payloads), [type_hint] if type_hint is not None else None)
     return values[0] if values else None
+
+
+def _ring(converter: DataConverter) -> codec.KeyRing | None:
+    return converter.payload_codec.ring if isinstance(converter.payload_codec, codec.EncryptionCodec) else None
+
+
+def missing_keys(hf: HistoryFile, converter: DataConverter) -> list[str]:
+    """The ids of the keys ``hf``'s payloads are encrypted under that ``converter`` does not hold."""
+    ring = _ring(converter)
+    needed = sorted(codec.encrypted_key_ids(payloads_of(hf.events)))
+    return [key_id for key_id in needed if ring is None or ring.key(key_id) is None]
 
 
 def _deadlines(obligations: Sequence[Obligation]) -> list[datetime]:
@@ -197,10 +221,11 @@ def tolerant_diff(recorded: Any, replayed: Any, path: str = "") -> str | None:
 
 
 async def verify(
-    hf: HistoryFile, found: capture.Captured
+    hf: HistoryFile, found: capture.Captured, converter: DataConverter | None = None
 ) -> tuple[IncidentStatus | None, RunJournal | None, list[str], dict[str, Any]]:
     """Check a replayed run against its own history. Returns the view, the run's journal, the
     problems, and facts (deliveries, digests linking the continue-as-new chain)."""
+    converter = converter or config.data_converter()
     problems: list[str] = []
     facts: dict[str, Any] = {"deliveries": {}}
     events = hf.events
@@ -215,12 +240,12 @@ async def verify(
         return None, None, problems, facts
     status: IncidentStatus = instance.status().model_copy(deep=True)
     journal: RunJournal = instance.journal().model_copy(deep=True)
-    started_input: IncidentInput = await _decode(hf.started.input.payloads, IncidentInput)
+    started_input: IncidentInput = await _decode(converter, hf.started.input.payloads, IncidentInput)
     carried = started_input.carried
     if carried is not None and hf.continued_from is None:
         problems.append("首次运行带入了记录 a first run started with a carried record: only a continued run carries one")
     if carried is not None:  # from the raw JSON, as the previous run's handed_on_digest
-        raw_input = await _decode(hf.started.input.payloads)
+        raw_input = await _decode(converter, hf.started.input.payloads)
         facts["carried_digest"] = digest(raw_input.get("carried") if isinstance(raw_input, dict) else None)
 
     # -- results: what the history says the code answered, against what it answers now (tolerantly)
@@ -233,7 +258,7 @@ async def verify(
             if update_id not in found.updates:
                 problems.append(f"事件 {e.event_id}：更新 {update_id} 未被重放 update not replayed")
                 continue
-            differs = tolerant_diff(await _decode(attrs.outcome.success.payloads), json_of(found.updates[update_id]))
+            differs = tolerant_diff(await _decode(converter, attrs.outcome.success.payloads), json_of(found.updates[update_id]))
             if differs:
                 problems.append(
                     f"事件 {e.event_id}：报告的应答与重放结果不同 the recorded answer to update {update_id} "
@@ -241,12 +266,12 @@ async def verify(
                 )
     close = hf.close_event
     if close is not None and close.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
-        recorded = await _decode(close.workflow_execution_completed_event_attributes.result.payloads)
+        recorded = await _decode(converter, close.workflow_execution_completed_event_attributes.result.payloads)
         differs = tolerant_diff(recorded, json_of(found.result)) if found.completed else "not completed"
         if differs:
             problems.append(f"工作流结果与重放结果不同 the recorded result differs from the replayed one ({differs})")
     if close is not None and close.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-        recorded = await _decode(close.workflow_execution_continued_as_new_event_attributes.input.payloads)
+        recorded = await _decode(converter, close.workflow_execution_continued_as_new_event_attributes.input.payloads)
         handed = instance.handed_over
         differs = tolerant_diff(recorded, json_of(handed)) if found.continued_as_new and handed else "not continued"
         if differs:
@@ -309,7 +334,7 @@ async def verify(
             if attrs.activity_type.name != NOTIFY_ACTIVITY:
                 problems.append(f"事件 {e.event_id}：未知活动 unexpected activity {attrs.activity_type.name!r}")
                 continue
-            scheduled[e.event_id] = await _decode(attrs.input.payloads, Notification)
+            scheduled[e.event_id] = await _decode(converter, attrs.input.payloads, Notification)
         elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             closed[e.activity_task_completed_event_attributes.scheduled_event_id] = ("delivered", e.event_id)
         elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
@@ -426,10 +451,12 @@ def _quiet() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def make_replayer(workflows: Sequence[type] = (IncidentWorkflow,), **options: Any) -> Replayer:
+def make_replayer(
+    workflows: Sequence[type] = (IncidentWorkflow,), *, data_converter: DataConverter | None = None, **options: Any
+) -> Replayer:
     return Replayer(
         workflows=list(workflows),
-        data_converter=config.DATA_CONVERTER,
+        data_converter=data_converter or config.data_converter(),
         interceptors=[capture.CaptureInterceptor()],
         runtime=_runtime(),
         **options,
@@ -456,6 +483,7 @@ async def replay_files(
     paths: Sequence[Path], *, workflows: Sequence[type] = (IncidentWorkflow,), **options: Any
 ) -> list[RunReport]:
     """Replay and verify ``paths`` one after the other in this process."""
+    converter = config.data_converter()
     reports: dict[int, RunReport] = {}
     loaded: list[tuple[int, HistoryFile]] = []
     for index, path in enumerate(paths):
@@ -470,6 +498,13 @@ async def replay_files(
             report.outcome, report.reasons = "unreadable", problems
             reports[index] = report
             continue
+        lacking = missing_keys(hf, converter)
+        if lacking:  # encrypted under a key we lack: say so, never replay garbage
+            report.outcome = "unreadable"
+            report.reasons = [str(codec.unknown_key(", ".join(lacking), _ring(converter))), *problems]
+            report.missing_keys = lacking
+            reports[index] = report
+            continue
         report.reasons = problems
         reports[index] = report
         loaded.append((index, hf))
@@ -479,7 +514,9 @@ async def replay_files(
             yield hf.history
 
     with _quiet():
-        async with make_replayer(workflows, **options).workflow_replay_iterator(histories()) as results:
+        async with make_replayer(workflows, data_converter=converter, **options).workflow_replay_iterator(
+            histories()
+        ) as results:
             position = 0
             async for result in results:
                 index, hf = loaded[position]
@@ -492,7 +529,7 @@ async def replay_files(
                     report.reasons.insert(0, _first_problem(result.replay_failure))
                     continue
                 try:
-                    status, journal, problems, facts = await verify(hf, found)
+                    status, journal, problems, facts = await verify(hf, found, converter)
                 except Exception as err:  # a payload that no longer decodes is a finding, not a crash
                     status, journal, problems, facts = None, None, [f"无法核对 cannot verify: {type(err).__name__}: {err}"], {}
                 report.reasons.extend(problems)
@@ -539,6 +576,7 @@ async def audit(
     ``progress(done, total)`` is called as files finish.
     """
     files = discover(paths)
+    config.data_converter()  # a broken key file: one clear error here (KeyFileError), not one per process
     manifest_problems, missing = check_against_manifests(files)
     if workers is None:
         workers = (os.cpu_count() or 1) if len(files) >= POOL_MIN_FILES else 1
@@ -570,6 +608,13 @@ async def audit(
         if problem is not None:
             report.reasons.insert(0, problem)
             report.outcome = "altered"
+    lacking = sorted({key_id for report in reports for key_id in report.missing_keys})
+    if lacking:  # a configuration problem, not a finding about the files: one clear error
+        locked = sum(1 for report in reports if report.missing_keys)
+        error = codec.unknown_key(", ".join(lacking), _ring(config.data_converter()))
+        raise codec.UnknownKeyError(
+            error.key_id, f"{error}（{locked} 个历史文件无法读取 {locked} history file(s) cannot be read）"
+        )
     for path, why in missing:
         reports.append(RunReport(file=str(path), outcome="missing", reasons=[why]))
     link_chains(reports)

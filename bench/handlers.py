@@ -99,7 +99,7 @@ async def flood(client: Client, signals: int) -> dict[str, float]:
 
 async def escalation(days: int) -> dict[str, float]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(config.binary("temporal-test-server")), data_converter=config.DATA_CONVERTER
+        test_server_existing_path=str(config.binary("temporal-test-server")), data_converter=config.data_converter()
     )
     try:
         client, steps = env.client, days * 24

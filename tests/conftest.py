@@ -81,7 +81,7 @@ async def start_env(extra_args: list[str] | None = None, *, blob_bytes: int | No
     return await WorkflowEnvironment.start_time_skipping_v2(
         ts_config=TimeSkippingConfig(enabled=False),
         dev_server_existing_path=str(config.binary("temporal")),
-        data_converter=config.DATA_CONVERTER,
+        data_converter=config.data_converter(),
         search_attributes=list(search_attributes.ALL),
         dev_server_extra_args=[*DEV_SERVER_ARGS, *limits, *(extra_args or [])],
     )

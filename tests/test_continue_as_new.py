@@ -172,7 +172,7 @@ async def months_env() -> AsyncIterator[WorkflowEnvironment]:
     hourly escalations take seconds (the dev server's per-workflow skipping takes about a second per
     timer). It cannot store custom search attributes: incidents there do not publish them."""
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(config.binary("temporal-test-server")), data_converter=config.DATA_CONVERTER
+        test_server_existing_path=str(config.binary("temporal-test-server")), data_converter=config.data_converter()
     )
     yield environment
     await environment.shutdown()

@@ -57,7 +57,7 @@ async def test_make_run_persists_and_stops_cleanly(tmp_path: Path) -> None:
     env.pop("TEMPORAL_ADDRESS", None)
     proc = await start_devserver(env)
     try:
-        client = await Client.connect(f"127.0.0.1:{port}", data_converter=config.DATA_CONVERTER)
+        client = await Client.connect(f"127.0.0.1:{port}", data_converter=config.data_converter())
         handle = await service.open_incident(client, make_incident(), opened_by=UNIT, task_queue="devserver-test")
         await service.file_report(client, handle.id, make(AnalysisReport, text="研判"))
         await Clock.settle(handle)
@@ -77,7 +77,7 @@ async def test_make_run_persists_and_stops_cleanly(tmp_path: Path) -> None:
 
     proc = await start_devserver(env)
     try:
-        client = await Client.connect(f"127.0.0.1:{port}", data_converter=config.DATA_CONVERTER)
+        client = await Client.connect(f"127.0.0.1:{port}", data_converter=config.data_converter())
         status = await service.get_status(client, handle.id)
         assert [r.text for r in status.reports] == ["研判"]
         assert await search_attributes.ensure(client) == []  # registered once, found again

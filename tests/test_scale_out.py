@@ -137,7 +137,7 @@ async def test_a_history_the_code_cannot_replay_is_alarmed_with_the_incident_id_
     runtime = telemetry.runtime(address)
     assert runtime is not None
     client = await Client.connect(
-        env.client.service_client.config.target_host, runtime=runtime, data_converter=config.DATA_CONVERTER
+        env.client.service_client.config.target_host, runtime=runtime, data_converter=config.data_converter()
     )
     alarm.counter = runtime.metric_meter.create_counter(telemetry.NONDETERMINISM_METRIC)
     changed = Worker(

@@ -27,7 +27,7 @@ async def test_worker_process_creates_search_attributes_and_runs_incidents(tmp_p
     """D5: ``python worker.py`` against a fresh server (no custom attributes) reads TEMPORAL_ADDRESS,
     creates what is missing, runs an incident, and stops cleanly on SIGTERM."""
     fresh = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(config.binary("temporal")), data_converter=config.DATA_CONVERTER
+        dev_server_existing_path=str(config.binary("temporal")), data_converter=config.data_converter()
     )
     try:
         address = fresh.client.service_client.config.target_host
@@ -48,7 +48,7 @@ async def test_worker_process_creates_search_attributes_and_runs_incidents(tmp_p
             assert line, "".join(lines)
             lines.append(line)
         assert any("search attributes created" in line and "YuqingState" in line for line in lines)
-        client = await Client.connect(address, data_converter=config.DATA_CONVERTER)
+        client = await Client.connect(address, data_converter=config.data_converter())
         handle = await service.open_incident(client, make_incident(), opened_by=UNIT, task_queue="proc")
         await Clock.settle(handle)
         assert [r["kind"] for r in SqliteOutbox(tmp_path / "outbox.db").rows(handle.id)] == ["opened"]

@@ -9,6 +9,7 @@ Paths never depend on the current directory.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import shutil
@@ -18,15 +19,33 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 
+from yuqing.codec import EncryptionCodec, keys_from_env
 from yuqing.errors import Unreachable, YuqingError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ADDRESS = "127.0.0.1:7233"
 DATA_CONVERTER = pydantic_data_converter
-"""The one converter for clients, workers, replayers and tests."""
+"""The payload converter's side of the project's converter, without encryption: for code that only turns
+values into payloads and back (``DATA_CONVERTER.payload_converter``). Clients, workers and replayers take
+``data_converter()``, which adds the encryption codec when a key file is configured."""
+
+
+def data_converter() -> DataConverter:
+    """The one converter for clients, workers, replayers and tests: pydantic v2 payloads, encrypted with
+    AES-256-GCM when ``YUQING_ENCRYPTION_KEYS`` names a key file (``yuqing.codec``), plain otherwise.
+
+    Raises ``yuqing.codec.KeyFileError`` (a ``YuqingError``: one line, which line of the file and why)
+    for a key file that cannot be used. The file is read on each call: a rotated key is picked up by
+    the next client or worker started.
+    """
+    ring = keys_from_env()
+    if ring is None:
+        return DATA_CONVERTER
+    return dataclasses.replace(DATA_CONVERTER, payload_codec=EncryptionCodec(ring))
 
 
 def task_queue() -> str:
@@ -94,20 +113,21 @@ CONNECT_TIMEOUT = 10.0
 
 
 async def connect(address: str | None = None, namespace: str | None = None, runtime: Runtime | None = None) -> Client:
-    """A client configured like the ``temporal`` CLI, with the project's data converter.
+    """A client configured like the ``temporal`` CLI, with the project's data converter (encrypting when
+    ``YUQING_ENCRYPTION_KEYS`` is set); ``runtime``: the worker's, serving metrics (``yuqing.telemetry``).
 
-    ``runtime``: the worker's, serving metrics (``yuqing.telemetry``). Raises ``YuqingError`` for a
-    broken configuration and ``Unreachable`` when the server does not
-    answer within ``CONNECT_TIMEOUT`` seconds.
+    Raises ``YuqingError`` for a broken configuration or key file and ``Unreachable`` when the server
+    does not answer within ``CONNECT_TIMEOUT`` seconds.
     """
     try:
         options = connect_config(address, namespace)
     except Exception as err:  # a broken temporal.toml or TEMPORAL_* variable
         raise YuqingError(f"连接配置有误 invalid Temporal connection configuration: {err}") from None
+    converter = data_converter()
     where = f"{options['target_host']} (namespace {options.get('namespace', 'default')})"
     try:
         return await asyncio.wait_for(
-            Client.connect(**options, data_converter=DATA_CONVERTER, runtime=runtime), CONNECT_TIMEOUT
+            Client.connect(**options, data_converter=converter, runtime=runtime), CONNECT_TIMEOUT
         )
     except (TimeoutError, RuntimeError, OSError) as err:
         raise Unreachable(f"无法连接 Temporal 服务器 cannot reach the Temporal server at {where}: {_detail(err)}") from None

@@ -16,7 +16,8 @@ import time
 
 import structlog
 
-from yuqing import config
+from yuqing import codec_server, config
+from yuqing.errors import YuqingError
 from yuqing.logging import configure
 from yuqing.process import exit_now
 
@@ -69,12 +70,18 @@ def main() -> None:
     var = config.var_dir()
     var.mkdir(parents=True, exist_ok=True)
     db = var / "temporal.db"
+    try:  # YUQING_ENCRYPTION_KEYS: the UI decrypts through our codec server (off without it)
+        codec = codec_server.for_devserver(host, ui_port)
+    except YuqingError as err:
+        log.error("cannot start", error=str(err))
+        exit_now(1)
     command = [
         str(config.binary("temporal")), "server", "start-dev",
         "--ip", host, "--port", str(port), "--ui-port", str(ui_port),
         "--db-filename", str(db), "--sqlite-pragma", "journal_mode=wal",
         "--log-level", "error",
         *SERVER_LIMITS,
+        *(codec.server_flags if codec else ()),
     ]  # fmt: skip
     # Its own session: Ctrl-C reaches us, and we stop the server after the worker.
     server = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
@@ -95,6 +102,8 @@ def main() -> None:
                 server.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 server.kill()
+        if codec:
+            codec.stop()
         log.info("dev server stopped")
     exit_now(code)
 
