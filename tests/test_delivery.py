@@ -40,22 +40,28 @@ WINDOW = load_policy().model_copy(update={"notification_retry_hours": 2 / 3600, 
 """The retry window cut to 2 s: the outages below outlast it."""
 
 
-def hold_lock(path: Path, seconds: float) -> threading.Thread:
-    """Another process's long write: the outbox's write lock held for ``seconds``."""
-    ready = threading.Event()
+def hold_lock(path: Path, seconds: float | None = None) -> Callable[[], None]:
+    """Another process's long write: the outbox's write lock held for ``seconds`` or until the returned
+    function is called (which waits for the release)."""
+    ready, release = threading.Event(), threading.Event()
 
     def hold() -> None:
         conn = sqlite3.connect(path, timeout=5, isolation_level=None)
         conn.execute("BEGIN EXCLUSIVE")
         ready.set()
-        time.sleep(seconds)
+        release.wait(seconds)
         conn.execute("ROLLBACK")
         conn.close()
 
     thread = threading.Thread(target=hold, daemon=True)
     thread.start()
     ready.wait(5)
-    return thread
+
+    def released() -> None:
+        release.set()
+        thread.join()
+
+    return released
 
 
 async def until(check: Callable[[], object], timeout: float, what: str) -> None:
@@ -75,12 +81,12 @@ def test_p4_b_a_locked_outbox_gives_up_within_its_lock_timeout_and_never_writes_
     assert LOCK_TIMEOUT * 4 <= NOTIFY_ATTEMPT.total_seconds() and LOCK_TIMEOUT < NOTIFY_HEARTBEAT.total_seconds()
     outbox = SqliteOutbox(tmp_path / "outbox.db", lock_timeout=0.3)
     assert outbox.rows() == []  # the file and its table exist
-    holder = hold_lock(outbox.path, 1.5)
+    release = hold_lock(outbox.path, 1.5)
     started = time.monotonic()
     with pytest.raises(OutboxBusy, match="nothing written"):
         outbox.record(render(notification()))
     assert time.monotonic() - started < 1.0
-    holder.join()
+    release()
     time.sleep(0.3)
     assert outbox.rows() == []
     assert outbox.record(render(notification())) is True  # the next attempt writes it, once
@@ -99,7 +105,7 @@ async def test_p4_b_an_outage_beyond_the_retry_window_delays_and_loses_nothing(
     outbox = SqliteOutbox(tmp_path / "outbox.db", lock_timeout=0.3)
     assert outbox.rows() == []
     queue = f"outage-{uuid.uuid4().hex[:6]}"
-    holder = hold_lock(outbox.path, 8.0)
+    release = hold_lock(outbox.path)
     async with build_worker(env.client, [outbox], task_queue=queue):
         handle = await service.open_incident(
             env.client, make_incident(grade=EventGrade.MAJOR, level=OpinionLevel.MAJOR), opened_by=UNIT,
@@ -115,7 +121,7 @@ async def test_p4_b_an_outage_beyond_the_retry_window_delays_and_loses_nothing(
             await asyncio.sleep(0.2)
         assert {f.state for f in pending.delivery_failures} == {"pending"}
         assert pending.delivery_pending >= 2
-        holder.join()
+        release()
         listed = {f.key for f in pending.delivery_failures}
         deadline = time.monotonic() + 90
         while (status := await query_status(handle)).delivery_pending or (await handle.describe()).raw_description.pending_activities:
