@@ -661,6 +661,7 @@ async def cmd_open(args: Args, out: Output) -> int:
         OPENING["id"] = incident_id  # Ctrl-C from here on: say whether it was opened (``run``)
         try:
             handle = await service.open_incident(client, incident(incident_id), opened_by=by)
+            OPENING["started"] = incident_id
             break
         except service.IncidentExists:
             if remembered:  # it was opened by the unconfirmed attempt: show it
@@ -819,7 +820,14 @@ async def _obligation_id(client: Any, incident_id: str, given: str) -> str:
 
 async def cmd_status(args: Args, out: Output) -> int:
     client = await service.connect(args.address, args.namespace)
-    status, now, execution = await service.read_incident(client, args.id)
+    try:
+        status, now, execution = await asyncio.wait_for(service.read_incident(client, args.id), args.timeout * 0.9)
+    except TimeoutError:
+        problem = await service.workflow_task_problem(client, args.id)
+        raise Unreachable(
+            f"无应答 no answer: 事件 {args.id} 的记录暂不可读 its record cannot be read now: {problem}"
+            "（请确认 `make run` 或 `yuqing-worker` 在运行 is `make run` or `yuqing-worker` running?）"
+        ) from None
     if status is None:
         word = render.execution_zh(execution)
         raise YuqingError(f"事件 {args.id} {word}: {execution.problem or '—'}；记录暂不可读 its record cannot be read now")
@@ -929,7 +937,7 @@ async def cmd_notices(args: Args, out: Output) -> int:
     from yuqing.timefmt import parse_time
 
     path = config.outbox_path()
-    rows = await asyncio.to_thread(SqliteOutbox(path).rows, args.id)
+    rows = render.notice_order(await asyncio.to_thread(SqliteOutbox(path).rows, args.id))  # by time, then level
     if out.json_mode:
         result = []
         for row in rows:
@@ -1010,6 +1018,13 @@ def run(argv: Sequence[str] | None = None) -> int:
         out.error(str(err))
         return err.exit_code
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        if OPENING.get("started"):  # the start call was answered: the incident exists, its deadlines are unknown
+            out.error(
+                f"事件已立案但期限未知 incident {OPENING['started']} was opened but its deadlines are not known yet: "
+                f"等待 {args.timeout:g} 秒无应答 no worker answered on task queue {config.task_queue()!r} in "
+                f"{args.timeout:g}s (is `make run` or `yuqing-worker` running?); 勿重复立案 do not open it again"
+            )
+            return EXIT_UNREACHABLE
         out.error(
             f"未确认 not confirmed: 等待 {args.timeout:g} 秒无应答 no answer in {args.timeout:g}s: no worker answered on task "
             f"queue {config.task_queue()!r} (is `make run` or `yuqing-worker` running?); 已发出的请求稍后仍可能生效，"
