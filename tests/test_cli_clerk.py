@@ -48,13 +48,16 @@ def beijing(*parts: int) -> datetime:
         ("2026-11-25T09:30", beijing(2026, 11, 25, 9, 30)),  # ISO 8601 still
         ("2026-11-25T01:30Z", beijing(2026, 11, 25, 9, 30)),
         ("2026-11-25T09:30+08:00", beijing(2026, 11, 25, 9, 30)),
+        ("4小时58分钟前", beijing(2026, 11, 26, 6, 2)),  # relative: the README's examples work on any day
+        ("30分钟前", beijing(2026, 11, 26, 10, 30)),
+        ("1天前", beijing(2026, 11, 25, 11, 0)),
     ],
 )
 def test_times_as_clerks_type_them(typed: str, meant: datetime) -> None:
     assert parse_time(typed, NOW) == meant
 
 
-@pytest.mark.parametrize("typed", ["2026-11-25", "2026年11月25日", "11月25日", "今天", "09:30", "昨天下午", "2026-02-30 09:00"])
+@pytest.mark.parametrize("typed", ["2026-11-25", "2026年11月25日", "11月25日", "今天", "09:30", "昨天下午", "2026-02-30 09:00", "前"])
 def test_a_time_that_is_not_one_is_refused_with_an_example(typed: str) -> None:
     """A date alone used to be taken as 00:00 (clocks started up to a day early); every refusal says what to
     type, in Chinese, not just "use ISO 8601"."""

@@ -24,7 +24,7 @@ class TimeFormatError(ValueError):
     """A time that cannot be read; the message is one line in Chinese and English, with an example."""
 
 
-EXAMPLES = "2026-11-25 09:30、2026/11/25 09:30、2026年11月25日9时30分、11月25日 9:30、今天 9:30、昨天 21:00"
+EXAMPLES = "2026-11-25 09:30、2026/11/25 09:30、2026年11月25日9时30分、11月25日 9:30、今天 9:30、昨天 21:00、2小时30分钟前"
 """What a clerk may type, said in every refusal."""
 
 _DAYS = {"今天": 0, "今日": 0, "昨天": -1, "昨日": -1, "前天": -2}
@@ -32,6 +32,7 @@ _CLOCK = r"(?P<h>\d{1,2})(?:[:时点](?P<m>\d{1,2})?(?:分)?(?:[:](?P<s>\d{1,2})
 _DATE_TIME = re.compile(
     r"^(?:(?P<y>\d{4})[-/.年])?(?P<mo>\d{1,2})[-/.月](?P<d>\d{1,2})日?(?:(?:\s*|T)" + _CLOCK + r")?$"
 )
+_AGO = re.compile(r"^(?:(?P<d>\d+)天)?(?:(?P<h>\d+)个?小时)?(?:(?P<m>\d+)分钟?)?(?:以)?前$")
 _RELATIVE = re.compile(r"^(?P<day>今天|今日|昨天|昨日|前天)\s*(?:" + _CLOCK + r")?$")
 
 
@@ -54,7 +55,7 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
     """An aware datetime from what a clerk types (a time without an offset is Beijing time):
 
     ``2026-11-25 09:30``, ``2026/11/25 09:30``, ``2026年11月25日09时30分``, ``11月25日 9:30`` (this year),
-    ``今天 9:30``, ``昨天 21:00``, ISO 8601 (``2026-11-25T09:30+08:00``, ``…Z``); full-width digits, colons
+    ``今天 9:30``, ``昨天 21:00``, ``4小时58分钟前``, ISO 8601 (``2026-11-25T09:30+08:00``, ``…Z``); full-width digits, colons
     and spaces too. A date without a time is refused (taking it as 00:00 would start the clocks up to a day
     early); so is anything else, with an example of what to type. ``now`` fixes "today" (tests).
     """
@@ -62,6 +63,10 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
     if not value:
         raise TimeFormatError(f"时间不能为空 time must not be empty：请写如 {EXAMPLES} e.g. 2026-11-25 09:30")
     today = local(now or datetime.now(timezone.utc))
+    found = _AGO.match(value)
+    if found and any(found.groups()):  # 4小时58分钟前, 30分钟前, 1天前: what a clerk says when asked "when?"
+        days, hours, minutes = (int(g or 0) for g in found.groups())
+        return (today - timedelta(days=days, hours=hours, minutes=minutes)).replace(second=0, microsecond=0)
     found = _RELATIVE.match(value)
     if found:
         if found["h"] is None:
