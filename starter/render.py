@@ -389,8 +389,8 @@ def responsibility(r: Responsibility) -> Table:
 
 
 NOTICE_KIND_ZH = {
-    "opened": "立案通知", "warning": "预警", "escalation": "督办", "major_situation": "重大情况", "transfer": "转办",
-    "lead": "牵头部门", "leadership": "主要负责同志", "coordination": "通报协调单位",
+    "opened": "立案通知", "leadership": "主要负责同志", "coordination": "通报协调单位", "transfer": "转办",
+    "lead": "牵头部门", "warning": "预警", "escalation": "督办", "major_situation": "重大情况",
 }  # fmt: skip
 
 
@@ -429,10 +429,16 @@ def _action_zh(row: dict[str, Any]) -> str | None:
 
 
 def notice_order(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Notifications by time, then level and round (the order they were decided in), then as recorded."""
+    """Notifications by time, then in the order the workflow decides them (opening, the units told, warnings,
+    escalations by level and round), then as recorded."""
     from yuqing.timefmt import parse_time
 
-    return sorted(rows, key=lambda r: (parse_time(str(r["at"])), r.get("level") or 0, r.get("round") or 0))
+    return sorted(rows, key=lambda r: (parse_time(str(r["at"])), NOTICE_ORDER.get(r["kind"], len(NOTICE_ORDER)),
+                                       r.get("level") or 0, r.get("round") or 0))  # fmt: skip
+
+
+NOTICE_ORDER = {kind: rank for rank, kind in enumerate(NOTICE_KIND_ZH)}
+"""At one instant: the opening before who is told of it, before warnings and escalations."""
 
 
 def assessment_summary(a: Any, files: dict[str, Any]) -> RenderableType:

@@ -279,3 +279,34 @@ def test_ctrl_c_at_a_prompt(cli_env: dict[str, str]) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130 and "已中断 interrupted" in child.before and "Traceback" not in child.before
+
+
+# ------------------------------------------------------------------ tables
+
+
+def test_notices_name_each_escalation_by_its_level_and_come_in_order() -> None:
+    """P4.d: 催办 the unit, 督促 a government above it, 督办 the office (every escalation said 督办); rows of one
+    instant in the order they were decided (they came by key)."""
+    from rich.console import Console
+
+    from starter import render
+
+    def row(kind: str, at: str, level: int = 0, action: str | None = None, key: str = "") -> dict[str, object]:
+        return {"kind": kind, "at": at, "level": level, "round": 1, "action": action, "payload": "{}", "key": key,
+                "target": "370102-jyj", "target_name": "济南市历下区教育和体育局", "role": "leader_in_charge",
+                "subject": f"{kind}{level}", "attempts": 1, "incident_id": "x"}  # fmt: skip
+
+    rows = [
+        row("escalation", "2026-11-26T10:00:00+08:00", 10, "oversee", "a"),
+        row("escalation", "2026-11-26T10:00:00+08:00", 2, "supervise", "b"),
+        row("warning", "2026-11-26T09:00:00+08:00", key="c"),
+        row("opened", "2026-11-26T09:00:00+08:00", key="d"),
+        row("escalation", "2026-11-26T02:00:00+00:00", 1, "urge", "e"),  # 10:00 Beijing, written in UTC
+    ]
+    assert [(r["kind"], r["level"]) for r in render.notice_order(rows)] == [
+        ("opened", 0), ("warning", 0), ("escalation", 1), ("escalation", 2), ("escalation", 10)
+    ]
+    console = Console(width=200, record=True)
+    console.print(render.notices(rows, "t", one_incident=True))
+    lines = [line for line in console.export_text().splitlines() if "escalation" in line]
+    assert [next(w for w in ("催办", "督促", "督办") if w in line) for line in lines] == ["催办", "督促", "督办"]

@@ -141,7 +141,9 @@ class _Headings:
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         command = cast(click.Command, self)
-        positional, own, common = [], [], []
+        positional: list[tuple[str, str]] = []
+        own: list[tuple[str, str]] = []
+        common: list[tuple[str, str]] = []
         for param in command.get_params(ctx):
             record = param.get_help_record(ctx)
             if isinstance(param, click.Argument):
@@ -249,11 +251,12 @@ def usage_message(err: click.ClickException) -> str:
         message = err.message
         for pattern, chinese in _CLICK_ZH:
             message = re.sub(pattern, chinese, message)
-    context = err.ctx.command_path if getattr(err, "ctx", None) is not None else "yuqing"  # type: ignore[union-attr]
+    ctx: click.Context | None = getattr(err, "ctx", None)
+    context = ctx.command_path if ctx is not None else "yuqing"
     return f"{message}（see `{context} --help`）"
 
 
-class Converted(click.ParamType):
+class Converted(click.ParamType):  # type: ignore[type-arg]  # generic in newer Click only
     """A Click type from a function ``str -> value`` that raises ``BadValue`` with a bilingual reason."""
 
     def __init__(self, convert: Callable[[str], Any], metavar: str) -> None:
