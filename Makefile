@@ -1,12 +1,25 @@
 # The two commands of the README: `make run` and `make test`. Everything they need is installed here.
-PYTHON ?= python3
+# Python 3.11 is required: `python3.11` first, then `python3` only if it is 3.11 (or `make PYTHON=/path/to/python3.11`).
+IS_311 := import sys; sys.exit(sys.version_info[:2] != (3, 11))
+PYTHON ?= $(shell for p in python3.11 python3; do command -v $$p >/dev/null 2>&1 && $$p -c '$(IS_311)' 2>/dev/null && { command -v $$p; break; }; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test check install worker clean
 
+# A .venv of another Python (made by an older make with python3 = 3.12, say) is rebuilt, never reused.
+ifneq ($(shell $(BIN)/python -c '$(IS_311)' 2>/dev/null && echo ok),ok)
+.PHONY: $(STAMP)
+endif
+
 $(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "找不到 Python 3.11 cannot find Python 3.11 (tried python3.11, python3): install it, or run make PYTHON=/path/to/python3.11" >&2; exit 1; fi
+	@$(PYTHON) -c '$(IS_311)' 2>/dev/null || { \
+	  echo "$(PYTHON) 不是 Python 3.11 is not Python 3.11: run make PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@if [ -e $(VENV) ] && ! $(BIN)/python -c '$(IS_311)' 2>/dev/null; then \
+	  echo "重建 .venv rebuilding .venv: it is not a Python 3.11 environment" >&2; rm -rf $(VENV); fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -14,7 +27,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: the embedded Temporal dev server (var/temporal.db) and the worker; Ctrl-C stops both.
+## make run: the embedded Temporal dev server (var/temporal.db) and the worker; Ctrl-C stops both (so does closing
+## the terminal or killing make: the server never outlives it).
 run: install
 	$(BIN)/python -m yuqing.devserver
 

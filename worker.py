@@ -77,10 +77,10 @@ async def run(stop: asyncio.Event) -> None:
 
 
 def run_worker() -> int:
-    """Run until SIGINT/SIGTERM; the exit code (1 when the worker cannot start)."""
+    """Run until SIGINT/SIGTERM/SIGHUP; the exit code (1 when the worker cannot start)."""
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal of `make run` was closed
         loop.add_signal_handler(sig, stop.set)
     try:
         loop.run_until_complete(run(stop))

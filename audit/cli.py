@@ -1,6 +1,6 @@
 """``yuqing audit export | replay | ledger``: the auditors' commands (D5).
 
-Registered on the ``yuqing`` parser by ``register_audit``; they follow its conventions: exit 0 when
+Registered on the ``yuqing`` Click group by ``register_audit``; they follow its conventions: exit 0 when
 everything verified, 1 when something was refused or failed verification, 2 on a usage error, 3 when
 the server cannot be reached; failures are one line in Chinese and English on stderr; ``--json``
 prints exactly one JSON document; times are in Asia/Shanghai with their offset.
@@ -11,14 +11,14 @@ bounds each request to the server, not the export.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import math
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -26,8 +26,24 @@ from rich.text import Text
 from temporalio.service import RPCError, RPCStatusCode
 
 from audit.replay import OUTCOME_ZH
-from yuqing.console import DEFAULT_TIMEOUT, EXIT_OK, EXIT_REJECTED, Output, id_type, positive_float, positive_int
+from yuqing.console import (
+    DEFAULT_TIMEOUT,
+    EXIT_OK,
+    EXIT_REJECTED,
+    Argument,
+    Converted,
+    Group,
+    Option,
+    Output,
+    Plan,
+    id_type,
+    plan,
+    positive_float,
+    positive_int,
+)
 from yuqing.errors import Rejected, Unreachable, UsageError, YuqingError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 EXAMPLES = """\
 示例 examples:
@@ -41,77 +57,85 @@ EXAMPLES = """\
 """
 
 
-def _options(parser: argparse.ArgumentParser, *, server: bool) -> None:
-    """The common options, as ``yuqing``'s other commands take them after the command name."""
-    group = parser.add_argument_group("通用选项 common options")
-    group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                       help="输出一个 JSON 文档 print exactly one JSON document on stdout")  # fmt: skip
-    if server:
-        group.add_argument("--address", metavar="HOST:PORT", default=argparse.SUPPRESS,
-                           help="Temporal 服务器地址 server address (overrides TEMPORAL_ADDRESS / profile)")  # fmt: skip
-        group.add_argument("--namespace", metavar="NS", default=argparse.SUPPRESS,
-                           help="命名空间 namespace (overrides TEMPORAL_NAMESPACE / profile)")  # fmt: skip
-        group.add_argument("--timeout", dest="rpc_timeout", metavar="SECONDS", type=positive_float,
-                           default=DEFAULT_TIMEOUT,
-                           help=f"每次请求等待的秒数 seconds to wait for each answer of the server "
-                                f"(default {DEFAULT_TIMEOUT:.0f}); the export itself has no time limit")  # fmt: skip
-    else:
-        group.add_argument("--workers", metavar="N", type=positive_int, default=None,
-                           help="重放进程数 processes replaying (default: every core for large inputs)")  # fmt: skip
-    parser.set_defaults(timeout=math.inf)  # no overall limit: an audit takes as long as it takes
+def _option(*decls: str, **kwargs: Any) -> Callable[[F], F]:
+    return click.option(*decls, cls=Option, **kwargs)
 
 
-def register_audit(commands: Any) -> None:
-    """Add ``audit`` and its three commands to ``yuqing``'s subcommands."""
-    audit = commands.add_parser(
-        "audit",
-        help="审计：导出、重放、时限台账 audit from exported histories: export, replay, deadline ledger (D5)",
-        description="审计 audit: 只依据导出的工作流历史核查每一个时限决定 check every deadline decision from "
-        "exported workflow histories alone, without trusting the live system (D5). See AUDIT.md.",
-        epilog=EXAMPLES,
-    )
-    subs = audit.add_subparsers(dest="audit_command", metavar="AUDIT_COMMAND", title="审计命令 audit commands",
-                                parser_class=type(audit), required=True)  # fmt: skip
+def _server(f: F) -> F:
+    """The common options, as ``yuqing``'s other commands take them after the command name; ``--timeout``
+    bounds each request (an audit takes as long as it takes)."""
+    for decl in reversed([
+        _option("--json", "json", is_flag=True, default=None, common=True,
+                help="输出一个 JSON 文档 print exactly one JSON document on stdout"),
+        _option("--address", metavar="HOST:PORT", common=True,
+                help="Temporal 服务器地址 server address (overrides TEMPORAL_ADDRESS / profile)"),
+        _option("--namespace", metavar="NS", common=True, help="命名空间 namespace (overrides TEMPORAL_NAMESPACE / profile)"),
+        _option("--timeout", "rpc_timeout", type=Converted(positive_float, "SECONDS"), default=str(DEFAULT_TIMEOUT),
+                common=True, help=f"每次请求等待的秒数 seconds to wait for each answer of the server "
+                f"(default {DEFAULT_TIMEOUT:.0f}); the export itself has no time limit"),
+    ]):  # fmt: skip
+        f = decl(f)
+    return f
 
-    p = subs.add_parser(
-        "export",
-        help="导出事件历史 export incident histories: one JSON file per run, and a manifest",
-        description="导出 export: 每次运行一个 JSON 文件（续新链的每一次运行），另附清单 manifest.json（编号、运行号、"
-        "SHA-256、导出时间） one JSON file per workflow run (every run of a continue-as-new chain) and a manifest "
-        "(ids, run ids, SHA-256 of each file, export time).",
-        epilog=EXAMPLES,
-    )
-    p.add_argument("ids", metavar="ID", nargs="*", type=id_type, help="事件编号 incident ids")
-    p.add_argument("--query", metavar="QUERY",
-                   help="可见性查询 a visibility query, e.g. \"YuqingUnit = '370102-jyj'\" (open and closed incidents)")  # fmt: skip
-    p.add_argument("--all", action="store_true", dest="everything", help="全部事件 every incident")
-    p.add_argument("--out", metavar="DIR", type=Path, required=True, help="输出目录（须为空） output directory (new or empty)")
-    _options(p, server=True)
-    p.set_defaults(handler=cmd_export)
 
-    p = subs.add_parser(
-        "replay",
-        help="重放历史 replay histories against the current workflow code (exit 1 on any failure)",
-        description="重放 replay: 用当前工作流代码和生产数据转换器重放每个历史，并核对记录与动作 replay each history "
-        "with the current workflow code and the production data converter, on all cores, and check the record "
-        "against the actions in the same history.",
-        epilog=EXAMPLES,
-    )
-    p.add_argument("paths", metavar="FILE|DIR", nargs="+", type=Path, help="历史文件或目录 history files or directories")
-    _options(p, server=False)
-    p.set_defaults(handler=cmd_replay)
+def _local(f: F) -> F:
+    f = _option("--workers", type=Converted(positive_int, "N"), common=True,
+                help="重放进程数 processes replaying (default: every core for large inputs)")(f)  # fmt: skip
+    return _option("--json", "json", is_flag=True, default=None, common=True,
+                   help="输出一个 JSON 文档 print exactly one JSON document on stdout")(f)  # fmt: skip
 
-    p = subs.add_parser(
-        "ledger",
-        help="时限台账 the deadline ledger derived from histories alone: table, CSV, JSON",
-        description="时限台账 deadline ledger: 每件事件的每项义务（起算、期限、完成、状态、逾期）、每次预警与督办、每份被拒报告，"
-        "全部由历史推出 every obligation, warning, escalation and rejected report, derived from the histories alone.",
-        epilog=EXAMPLES,
-    )
-    p.add_argument("paths", metavar="FILE|DIR", nargs="+", type=Path, help="历史文件或目录 history files or directories")
-    p.add_argument("--csv", metavar="FILE", help="另存为 CSV（UTF-8 带 BOM，Excel 可直接打开）also write CSV; '-' prints CSV instead of tables")
-    _options(p, server=False)
-    p.set_defaults(handler=cmd_ledger)
+
+def _paths_argument(f: F) -> F:
+    return click.argument("paths", cls=Argument, nargs=-1, required=True, type=click.Path(path_type=Path),
+                          metavar="FILE|DIR...", help="历史文件或目录 history files or directories")(f)  # fmt: skip
+
+
+def register_audit(app: click.Group) -> None:
+    """Add ``audit`` and its three commands to ``yuqing``'s group."""
+
+    @app.group("audit", cls=Group, epilog=EXAMPLES,
+               short_help="审计：导出、重放、时限台账 audit from exported histories: export, replay, deadline ledger (D5)",
+               help="审计 audit: 只依据导出的工作流历史核查每一个时限决定 check every deadline decision from exported "
+                    "workflow histories alone, without trusting the live system (D5). See AUDIT.md.")  # fmt: skip
+    def audit() -> None:
+        pass
+
+    @audit.command("export", epilog=EXAMPLES,
+                   short_help="导出事件历史 export incident histories: one JSON file per run, and a manifest",
+                   help="导出 export: 每次运行一个 JSON 文件（续新链的每一次运行），另附清单 manifest.json（编号、运行号、"
+                        "SHA-256、导出时间） one JSON file per workflow run (every run of a continue-as-new chain) and a "
+                        "manifest (ids, run ids, SHA-256 of each file, export time).")  # fmt: skip
+    @click.argument("ids", cls=Argument, nargs=-1, type=Converted(id_type, "ID"), metavar="[ID...]", help="事件编号 incident ids")
+    @_option("--query", metavar="QUERY",
+             help="可见性查询 a visibility query, e.g. \"YuqingUnit = '370102-jyj'\" (open and closed incidents)")
+    @_option("--all", "everything", is_flag=True, help="全部事件 every incident")
+    @_option("--out", type=click.Path(path_type=Path), metavar="DIR", ask="输出目录 output directory",
+             help="输出目录（须为空） output directory (new or empty)（必填 required）")
+    @_server
+    def export(**kwargs: Any) -> Plan:
+        return plan(cmd_export, kwargs, timeout=math.inf)
+
+    @audit.command("replay", epilog=EXAMPLES,
+                   short_help="重放历史 replay histories against the current workflow code (exit 1 on any failure)",
+                   help="重放 replay: 用当前工作流代码和生产数据转换器重放每个历史，并核对记录与动作 replay each history with "
+                        "the current workflow code and the production data converter, on all cores, and check the record "
+                        "against the actions in the same history.")  # fmt: skip
+    @_paths_argument
+    @_local
+    def replay(**kwargs: Any) -> Plan:
+        return plan(cmd_replay, kwargs, timeout=math.inf)
+
+    @audit.command("ledger", epilog=EXAMPLES,
+                   short_help="时限台账 the deadline ledger derived from histories alone: table, CSV, JSON",
+                   help="时限台账 deadline ledger: 每件事件的每项义务（起算、期限、完成、状态、逾期）、每次预警与督办、每份被拒"
+                        "报告，全部由历史推出 every obligation, warning, escalation and rejected report, derived from the "
+                        "histories alone.")  # fmt: skip
+    @_paths_argument
+    @_option("--csv", metavar="FILE",
+             help="另存为 CSV（UTF-8 带 BOM，Excel 可直接打开）also write CSV; '-' prints CSV instead of tables")
+    @_local
+    def ledger(**kwargs: Any) -> Plan:
+        return plan(cmd_ledger, kwargs, timeout=math.inf)
 
 
 # ------------------------------------------------------------------ helpers
@@ -134,7 +158,7 @@ def _fail(out: Output, message: str) -> int:
     return EXIT_REJECTED
 
 
-def _paths(args: argparse.Namespace) -> list[Path]:
+def _paths(args: Any) -> list[Path]:
     from audit.histories import discover
 
     try:
@@ -148,7 +172,7 @@ def _paths(args: argparse.Namespace) -> list[Path]:
     return args.paths
 
 
-async def _audit(args: argparse.Namespace, out: Output) -> Any:
+async def _audit(args: Any, out: Output) -> Any:
     from audit.histories import HistoryError
     from audit.replay import audit
 
@@ -163,7 +187,7 @@ async def _audit(args: argparse.Namespace, out: Output) -> Any:
 # ------------------------------------------------------------------ export
 
 
-async def cmd_export(args: argparse.Namespace, out: Output) -> int:
+async def cmd_export(args: Any, out: Output) -> int:
     from audit.export import export
     from yuqing.config import connect
 
@@ -218,7 +242,7 @@ def _summary(counts: dict[str, int]) -> str:
     return "，".join(parts)
 
 
-async def cmd_replay(args: argparse.Namespace, out: Output) -> int:
+async def cmd_replay(args: Any, out: Output) -> int:
     result = await _audit(args, out)
     counts = result.counts()
     if out.json_mode:
@@ -250,7 +274,7 @@ async def cmd_replay(args: argparse.Namespace, out: Output) -> int:
 # ------------------------------------------------------------------ ledger
 
 
-async def cmd_ledger(args: argparse.Namespace, out: Output) -> int:
+async def cmd_ledger(args: Any, out: Output) -> int:
     from audit.ledger import build_ledger, render, to_csv
 
     if args.csv == "-" and out.json_mode:

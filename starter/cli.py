@@ -8,47 +8,71 @@ time); every failure is one line in Chinese and English on stderr.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
 import os
-import re
+import signal
 import sys
-import time
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, NoReturn
 
-from pydantic import ValidationError
-from rich.text import Text
 
-from starter import render, service
-from starter.unconfirmed import Unconfirmed, fingerprint
-from workflows.rules import authority
-from workflows.rules.article1_responsibility import coordination_units
-from workflows.rules.article4_supervision import escalation_chain
-from yuqing import config
-from yuqing.console import (
+def _interrupted_early(signum: int, frame: object) -> None:
+    """Ctrl-C while the command line is still loading (nothing sent yet): one line, never a traceback."""
+    os.write(2, "yuqing: 已中断 interrupted：未发出任何请求 nothing was sent\n".encode())
+    os._exit(130)
+
+
+if os.path.basename(sys.argv[0]) in ("yuqing", "__main__.py"):  # the console script or ``python -m starter``
+    signal.signal(signal.SIGINT, _interrupted_early)  # ``run`` restores KeyboardInterrupt once loaded
+
+import asyncio  # noqa: E402  (after the handler: importing the SDK takes a moment a clerk may interrupt)
+import json  # noqa: E402
+import re  # noqa: E402
+import time  # noqa: E402
+import unicodedata  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from datetime import date, datetime, timedelta, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, NoReturn, TypeVar  # noqa: E402
+
+import click  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+from rich.text import Text  # noqa: E402
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError  # noqa: E402
+from temporalio.service import RPCError, RPCStatusCode  # noqa: E402
+
+from starter import render, service  # noqa: E402
+from starter.unconfirmed import Unconfirmed, fingerprint  # noqa: E402
+from workflows.rules import authority  # noqa: E402
+from workflows.rules.article1_responsibility import coordination_units  # noqa: E402
+from workflows.rules.article4_supervision import escalation_chain  # noqa: E402
+from yuqing import config  # noqa: E402
+from yuqing.console import (  # noqa: E402
     DEFAULT_TIMEOUT,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
+    Args,
+    Argument,
+    BadValue,
+    Converted,
+    Group,
+    Option,
     Output,
     OutputClosed,
-    Parser,
+    Plan,
     choices_zh,
     enum_type,
     id_type,
+    plan,
     positive_float,
     positive_int,
     text_type,
     time_type,
+    usage_message,
 )
-from yuqing.directory import Directory, DirectoryError, load_directory
-from yuqing.errors import Rejected, Unreachable, UsageError, YuqingError
-from yuqing.models import (
+from yuqing.directory import Directory, DirectoryError, UnknownUnit, load_directory, normalise  # noqa: E402
+from yuqing.errors import Rejected, Unreachable, UsageError, YuqingError  # noqa: E402
+from yuqing.models import (  # noqa: E402
     REPORT_ID_PATTERN,
     TEXT_MAX,
     AcceptanceReport,
@@ -80,11 +104,14 @@ from yuqing.models import (
     Transfer,
     TransferOrder,
     TransferSource,
+    UnitKind,
     sha256_text,
 )
-from yuqing.policy import PolicyError
-from yuqing.process import exit_now
-from yuqing.timefmt import show
+from yuqing.policy import PolicyError  # noqa: E402
+from yuqing.process import exit_now  # noqa: E402
+from yuqing.timefmt import show  # noqa: E402
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 TITLE_MAX = 200
 SOURCE_MAX = 200
@@ -121,262 +148,384 @@ disposition_verdict_type = enum_type(DispositionVerdict, "处置评价", "dispos
 def report_id_type(text: str) -> str:
     value = text.strip()
     if not re.match(REPORT_ID_PATTERN, value):
-        raise argparse.ArgumentTypeError(
+        raise BadValue(
             f"报告编号不合法 invalid report id {text!r}：须为 8-64 个字母、数字或 . _ : - 8-64 letters, digits, '.', '_', ':' or '-'"
         )
     return value
 
 
-def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+def unit_type(text: str) -> str:
+    """A unit as a clerk names it at a prompt: its code or its name (``yuqing units``)."""
+    try:
+        return directory().resolve(text).code
+    except UnknownUnit as err:
+        raise BadValue(str(err)) from None
+
+
+def T(convert: Callable[[str], Any], metavar: str) -> Converted:  # noqa: N802 (reads as a type)
+    return Converted(convert, metavar)
+
+
+def option(*decls: str, **kwargs: Any) -> Callable[[F], F]:
+    """``click.option`` with the project's Option (``ask=`` a field asked for in a terminal)."""
+    return click.option(*decls, cls=Option, **kwargs)
+
+
+def incident_argument(f: F) -> F:
+    return click.argument("id", cls=Argument, type=T(id_type, "ID"), metavar="ID", help="事件编号 incident id",
+                          ask="事件编号 incident id（如 YQ-20261125-1432-7f3a）")(f)  # fmt: skip
+
+
+def common(f: F) -> F:
     """Options every command takes, before or after the command name."""
-
-    def default(value: Any) -> Any:
-        return argparse.SUPPRESS if suppress else value
-
-    group = parser.add_argument_group("通用选项 common options")
-    group.add_argument("--json", action="store_true", default=default(False),
-                       help="输出一个 JSON 文档 print exactly one JSON document on stdout")
-    group.add_argument("--address", metavar="HOST:PORT", default=default(None),
-                       help="Temporal 服务器地址 server address (overrides TEMPORAL_ADDRESS / profile)")
-    group.add_argument("--namespace", metavar="NS", default=default(None),
-                       help="命名空间 namespace (overrides TEMPORAL_NAMESPACE / profile)")
-    group.add_argument("--timeout", metavar="SECONDS", type=positive_float, default=default(DEFAULT_TIMEOUT),
-                       help=f"等待应答的秒数 seconds to wait for an answer (default {DEFAULT_TIMEOUT:.0f})")
-
-
-def _acting(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--as", dest="acting", metavar="CODE",
-                        help=f"操作单位代码 the unit that acts (S1-S7; default ${UNIT_ENV}); see `yuqing units`")
+    for decl in reversed([
+        option("--json", "json", is_flag=True, default=None, common=True,
+               help="输出一个 JSON 文档（不提问）print exactly one JSON document on stdout (never asks)"),
+        option("--address", metavar="HOST:PORT", common=True,
+               help="Temporal 服务器地址 server address (overrides TEMPORAL_ADDRESS / profile)"),
+        option("--namespace", metavar="NS", common=True,
+               help="命名空间 namespace (overrides TEMPORAL_NAMESPACE / profile)"),
+        option("--timeout", type=T(positive_float, "SECONDS"), common=True,
+               help=f"等待应答的秒数 seconds to wait for an answer (default {DEFAULT_TIMEOUT:.0f})"),
+    ]):  # fmt: skip
+        f = decl(f)
+    return f
 
 
-def _report_options(parser: argparse.ArgumentParser, *, text_required: bool = True, text_help: str,
-                    text_flags: Sequence[str] = ("--text",), text_default: str | None = None) -> None:
-    parser.add_argument(*text_flags, dest="text", required=text_required, default=text_default,
-                        type=text_type("内容", "text", TEXT_MAX), metavar="TEXT", help=text_help)
-    _acting(parser)
-    parser.add_argument("--report-id", type=report_id_type, metavar="ID",
-                        help="报告编号 report id (default: generated; the same id is never filed twice)")
+def acting(f: F) -> F:
+    return option("--as", "acting", metavar="CODE", ask="操作单位 acting unit（代码或名称 code or name）",
+                  ask_when=lambda a: not os.environ.get(UNIT_ENV, "").strip(), ask_convert=unit_type,
+                  help=f"操作单位代码 the unit that acts (S1-S7; default ${UNIT_ENV}); see `yuqing units`")(f)  # fmt: skip
+
+
+def report_options(*, text_help: str, required: bool = True, flags: Sequence[str] = ("--text",),
+                   default: str | None = None) -> Callable[[F], F]:  # fmt: skip
+    def decorate(f: F) -> F:
+        f = option("--report-id", type=T(report_id_type, "ID"),
+                   help="报告编号 report id (default: generated; the same id is never filed twice)")(f)  # fmt: skip
+        f = acting(f)
+        return option(*flags, "text", type=T(text_type("内容", "text", TEXT_MAX), "TEXT"), default=default,
+                      ask=text_help if required else None, help=text_help + ("（必填 required）" if required else ""))(f)  # fmt: skip
+
+    return decorate
 
 
 EPILOG = f"""\
 示例 examples:
   export {UNIT_ENV}=370102-jyj        # 本单位代码，只需设置一次 your unit, set once
+  yuqing open                         # 在终端中逐项提问 asks for each field in a terminal
   yuqing open --title "某校食堂食品安全舆情" --domain 教育 --area 370102 --opinion-level 较大
-  yuqing open --title "某校食堂食品安全舆情" --unit 370102-jyj --opinion-level 较大   # 直接指定责任单位
+  yuqing open --title "某校食堂食品安全舆情" --unit 济南市历下区教育和体育局 --opinion-level 较大 --discovered-at "今天 9:30"
   yuqing respond YQ-20261125-1432-7f3a --way 发布权威信息 --channel 政务微博 --text "区教体局发布情况通报"
   yuqing lead YQ-20261125-1432-7f3a --unit 370102-gaj --as 370102      # 区政府指定牵头部门
   yuqing transfer YQ-20261125-1432-7f3a --to 370100-jyj --source 重要政务舆情 --as sz-bgt
   yuqing status YQ-20261125-1432-7f3a
   yuqing list --state open --overdue --json
 
-退出码 exit codes: 0 成功 success · 1 被系统拒绝 rejected · 2 用法错误 usage error · 3 无法连接服务器 server unreachable
-时间 times: ISO 8601；不带时区即北京时间 a time without offset means Asia/Shanghai.
+退出码 exit codes: 0 成功 success · 1 被系统拒绝 rejected · 2 用法错误 usage error ·
+                   3 无法连接或未确认 server unreachable or not confirmed · 130 已中断 interrupted
+时间 times: 2026-11-25 09:30、2026/11/25 09:30、2026年11月25日9时30分、11月25日 9:30、今天 9:30、昨天 21:00、2小时前；
+            北京时间 Beijing time unless an offset is given (ISO 8601: 2026-11-25T09:30+08:00).
+单位 units: 代码或名称 a code or a name (yuqing units).
+命令补全 shell completion: eval "$(_YUQING_COMPLETE=bash_source yuqing)"   (zsh: zsh_source; fish: fish_source)
 """
 
 
-def build_parser() -> Parser:
-    parser = Parser(
-        prog="yuqing",
-        description="政务舆情回应时限督办 · public-opinion response deadline supervision "
-                    "(鲁政办发〔2018〕18号): 立案、报告、查询 open incidents, file reports, read status.",
-        epilog=EPILOG,
-    )
-    _common(parser, suppress=False)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="命令 commands",
-                                     parser_class=Parser, required=True)
+@click.group(cls=Group, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
+             help="政务舆情回应时限督办 · public-opinion response deadline supervision (鲁政办发〔2018〕18号): 立案、报告、"
+                  "查询 open incidents, file reports, read status. 在终端中缺少的必填项会逐项提问 in a terminal, "
+                  "missing fields are asked for.")  # fmt: skip
+@common
+def app(**_: Any) -> None:
+    """The ``yuqing`` group; its common options are read by each command (``console.plan``).
 
-    def command(name: str, help: str, handler: Callable[..., Awaitable[int]], description: str = "") -> Parser:
-        sub: Parser = commands.add_parser(name, help=help, description=description or help)
-        _common(sub, suppress=True)
-        sub.set_defaults(handler=handler)
-        return sub
+    A new command is one function here: ``@app.command("name", help=…)``, its options, ``@common``, and a
+    body ``return plan(handler, kwargs)`` where ``handler(args, out)`` is an async function returning the exit
+    code (see ``status`` below)."""
 
-    # open
-    p = command("open", "立案：打开一个事件 open an incident (D1, A3.1-A3.3, P3.a)", cmd_open,
-                "立案 open an incident: its clocks run from the discovery time (P3.a); prints the incident id "
-                "and its deadlines.")
-    p.add_argument("--title", required=True, type=text_type("标题", "title", TITLE_MAX), help="标题 title")
-    p.add_argument("--summary", default="", type=text_type("摘要", "summary", TEXT_MAX, allow_empty=True),
-                   help="摘要 summary")
-    p.add_argument("--domain", metavar="DOMAIN",
-                   help="主管领域 domain, e.g. 教育、卫生健康、公安 (A1.2 谁主管谁负责; with --area or "
-                        "--provincial-policy the first responsible unit follows from the rule)")
-    p.add_argument("--area", action="append", default=[], metavar="CODE",
-                   help="涉及地区 county or city code involved (repeat, or comma-separated: 370102,370112; A1.2 属地)")
-    p.add_argument("--provincial-policy", action="store_true",
-                   help="涉及省政府重大政策、重要决策部署 a major provincial policy or decision: the provincial "
-                        "department of the domain answers (A1.1)")
-    p.add_argument("--unit", metavar="CODE",
-                   help="责任单位代码 responsible unit code (see `yuqing units`); with --domain, a unit other than the "
-                        "rule's is recorded as an override, with a warning")
-    p.add_argument("--opinion-level", required=True, type=level_type, metavar="LEVEL",
-                   help=f"舆情等级 opinion level: {choices_zh(OpinionLevel)}")
-    p.add_argument("--event-grade", type=grade_type, metavar="GRADE",
-                   help=f"突发事件等级 sudden-event grade (needs --event-category): {choices_zh(EventGrade)}")
-    p.add_argument("--event-category", type=category_type, metavar="CATEGORY",
-                   help=f"突发事件类别 sudden-event category: {choices_zh(EventCategory)}")
-    p.add_argument("--discovered-at", type=time_type, metavar="TIME",
-                   help="发现时间 discovery time, e.g. 2026-11-25 09:30 (default: now; not in the future, P3.a; more than "
-                        f"{OLD_DISCOVERY_DAYS} days ago needs --backdated)")
-    p.add_argument("--backdated", action="store_true",
-                   help="确认补录较早发现的事件 confirm a discovery time long past (its deadlines may have passed: it "
-                        "escalates at once)")
-    p.add_argument("--id", type=id_type, help="事件编号 incident id (default: generated, e.g. YQ-20261125-1432-7f3a)")
-    p.add_argument("--source", default="", type=text_type("来源", "source", SOURCE_MAX, allow_empty=True),
-                   help="舆情来源 source (e.g. 网络媒体)")
-    p.add_argument("--transfer", action="store_true",
-                   help="省政府办公厅转办 transferred by the provincial general office (A4.1, S3: --as must be the "
-                        "office): acceptance due in 1 h (P4.c)")
-    p.add_argument("--transferred-at", type=time_type, metavar="TIME",
-                   help="转办时间 transfer time (implies --transfer; default now)")
-    p.add_argument("--state-council", action="store_true",
-                   help="国务院办公厅转我省办理 handed over by the State Council General Office (implies --transfer)")
-    _acting(p)
 
-    p = command("transfer", "转办 transfer an incident to another unit, at any time (A4.1, S3: the provincial office)",
-                cmd_report, "转办 transfer: the receiving unit and its chain take over; its acceptance is due within "
-                "1 h (P4.c), then its analysis within 24 h (P4.f).")
-    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
-    p.add_argument("--to", required=True, metavar="CODE", help="接收单位代码 the receiving unit (see `yuqing units`)")
-    p.add_argument("--source", required=True, type=source_type, metavar="SOURCE",
-                   help=f"转办来源 source (A4.1): {choices_zh(TransferSource)}")
-    _report_options(p, text_required=False, text_help="转办说明 note (default: source and receiving unit)")
-    p.set_defaults(report=TransferOrder)
+# -------------------------------------------------------------------- open
 
-    p = command("lead", "指定牵头部门 designate the lead department (A2.1, S5)", cmd_report,
-                "指定牵头部门 designate a lead department among the departments of the government the incident "
-                "belongs to (S5: by that government, one above it, or the provincial office); the lead may file "
-                "reports and receives the responsible unit's escalations.")
-    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
-    p.add_argument("--unit", required=True, metavar="CODE", help="牵头部门代码 the lead department (see `yuqing units`)")
-    _report_options(p, text_required=False, text_help="说明 note (default: 指定…为牵头部门)")
-    p.set_defaults(report=LeadDesignation)
 
-    # reports
-    p = command("accept", "接收转办事件 accept a transferred incident (A4.2, S2)", cmd_report)
-    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
-    _report_options(p, text_required=False, text_default="已接收 accepted", text_help="说明 note (default 已接收)")
-    p.set_defaults(report=AcceptanceReport)
+@app.command("open", short_help="立案：打开一个事件 open an incident (D1, A3.1-A3.3, P3.a)",
+             help="立案 open an incident: its clocks run from the discovery time (P3.a); prints the incident id and its "
+                  "deadlines. 在终端中不带选项运行会逐项提问 run in a terminal without options, it asks for each field.")  # fmt: skip
+@option("--title", type=T(text_type("标题", "title", TITLE_MAX), "TEXT"), ask="标题 title", help="标题 title（必填 required）")
+@option("--summary", default="", type=T(text_type("摘要", "summary", TEXT_MAX, allow_empty=True), "TEXT"), help="摘要 summary")
+@option("--domain", metavar="DOMAIN",
+        help="主管领域 domain, e.g. 教育、卫生健康、公安 (A1.2 谁主管谁负责; with --area or --provincial-policy the first "
+             "responsible unit follows from the rule)")  # fmt: skip
+@option("--area", multiple=True, metavar="CODE",
+        help="涉及地区 county or city code or name involved (repeat, or comma-separated: 370102,370112; A1.2 属地)")
+@option("--provincial-policy", is_flag=True,
+        help="涉及省政府重大政策、重要决策部署 a major provincial policy or decision: the provincial department of the "
+             "domain answers (A1.1)")  # fmt: skip
+@option("--unit", metavar="CODE", ask="责任单位 responsible unit（代码或名称 code or name）", ask_convert=unit_type,
+        ask_when=lambda a: a.domain is None,
+        help="责任单位代码或名称 responsible unit, code or name (see `yuqing units`); with --domain, a unit other than the "
+             "rule's is recorded as an override, with a warning")  # fmt: skip
+@option("--opinion-level", type=T(level_type, "LEVEL"), ask="舆情等级 opinion level",
+        help=f"舆情等级 opinion level（必填 required）: {choices_zh(OpinionLevel)}")
+@option("--event-grade", type=T(grade_type, "GRADE"),
+        help=f"突发事件等级 sudden-event grade (needs --event-category): {choices_zh(EventGrade)}")
+@option("--event-category", type=T(category_type, "CATEGORY"),
+        help=f"突发事件类别 sudden-event category: {choices_zh(EventCategory)}")
+@option("--discovered-at", type=T(time_type, "TIME"),
+        help="发现时间 discovery time, e.g. 今天 9:30、2026-11-25 09:30 (default: now; not in the future, P3.a; more than "
+             f"{OLD_DISCOVERY_DAYS} days ago needs --backdated)")  # fmt: skip
+@option("--backdated", is_flag=True,
+        help="确认补录较早发现的事件 confirm a discovery time long past (its deadlines may have passed: it escalates at once)")
+@option("--id", "id", type=T(id_type, "ID"), help="事件编号 incident id (default: generated, e.g. YQ-20261125-1432-7f3a)")
+@option("--source", default="", type=T(text_type("来源", "source", SOURCE_MAX, allow_empty=True), "TEXT"),
+        help="舆情来源 source (e.g. 网络媒体)")
+@option("--transfer", is_flag=True,
+        help="省政府办公厅转办 transferred by the provincial general office (A4.1, S3: --as must be the office): "
+             "acceptance due in 1 h (P4.c)")  # fmt: skip
+@option("--transferred-at", type=T(time_type, "TIME"), help="转办时间 transfer time (implies --transfer; default now)")
+@option("--state-council", is_flag=True,
+        help="国务院办公厅转我省办理 handed over by the State Council General Office (implies --transfer)")
+@acting
+@common
+def open_(**kwargs: Any) -> Plan:
+    return plan(cmd_open, kwargs)
 
-    p = command("analysis", "报送研判情况 report the analysis (研判, A4.3)", cmd_report)
-    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
-    _report_options(p, text_help="研判内容 analysis")
-    p.set_defaults(report=AnalysisReport)
 
-    p = command("respond", "报送回应情况 report a response (回应, A3.1-A3.4, P3.b)", cmd_report,
-                "报送回应 report a response: its way (方式) and channel (渠道) decide what it meets (P3.b): the 5 h "
-                "obligation — an authoritative release on any channel, a press conference or a briefing; the 24 h "
-                "one — a press conference, with its speaker (N3.b); the 48 h one and continued releases — any way.")
-    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
-    p.add_argument("--way", required=True, type=way_type, metavar="WAY",
-                   help=f"回应方式 way (P3.b): {choices_zh(ResponseWay)}")
-    p.add_argument("--channel", type=channel_type, metavar="CHANNEL",
-                   help=f"发布渠道 channel (P3.b; default 现场 for a press conference or briefing, 新闻媒体 for an "
-                        f"interview; required for an authoritative release): {choices_zh(ReleaseChannel)}")
-    p.add_argument("--speaker", type=speaker_type, metavar="ROLE",
-                   help=f"发言人 speaker of a press conference or briefing (N3.b, required there): {choices_zh(Speaker)}")
-    p.add_argument("--published-at", metavar="TIME", type=time_type,
-                   help="声称的发布时间 claimed publication time, recorded only (P4.e)")
-    _report_options(p, text_help="回应内容 what was published")
-    p.set_defaults(report=ResponseReport)
+# ------------------------------------------------------------------ reports
 
-    p = command("dispose", "报送处置情况 report the disposition (处置, A4.3)", cmd_report)
-    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
-    p.add_argument("--final", action="store_true",
-                   help="最终处置 final disposition: the incident closes once the 5 h, 24 h, 48 h and acceptance "
-                        "obligations are met (S3, S7)")
-    _report_options(p, text_help="处置内容 disposition")
-    p.set_defaults(report=DispositionReport)
 
-    p = command("major", "报告重大情况 report a major situation to the provincial government at once (A4.4, D4)",
-                cmd_report)
-    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
-    _report_options(p, text_help="重大情况 the situation")
-    p.set_defaults(report=MajorSituationReport)
+@app.command("transfer", short_help="转办 transfer an incident to another unit, at any time (A4.1, S3: the provincial office)",
+             help="转办 transfer: the receiving unit and its chain take over; its acceptance is due within 1 h (P4.c), "
+                  "then its analysis within 24 h (P4.f).")  # fmt: skip
+@incident_argument
+@option("--to", metavar="CODE", ask="接收单位 receiving unit（代码或名称 code or name）", ask_convert=unit_type,
+        help="接收单位代码或名称 the receiving unit (see `yuqing units`)（必填 required）")
+@option("--source", type=T(source_type, "SOURCE"), ask="转办来源 source",
+        help=f"转办来源 source (A4.1)（必填 required）: {choices_zh(TransferSource)}")
+@report_options(required=False, text_help="转办说明 note (default: source and receiving unit)")
+@common
+def transfer(**kwargs: Any) -> Plan:
+    return plan(cmd_report, kwargs, report=TransferOrder)
 
-    p = command("reclassify", "重新定级 reclassify (P3.c, S4): new opinion level and/or sudden-event grade", cmd_report)
-    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
-    p.add_argument("--opinion-level", type=level_type, metavar="LEVEL",
-                   help=f"新舆情等级 new opinion level: {choices_zh(OpinionLevel)}")
-    p.add_argument("--event-grade", type=grade_type, metavar="GRADE",
-                   help=f"新突发事件等级 new sudden-event grade: {choices_zh(EventGrade)}")
-    p.add_argument("--event-category", type=category_type, metavar="CATEGORY",
-                   help=f"突发事件类别 sudden-event category: {choices_zh(EventCategory)}")
-    p.add_argument("--no-event", action="store_true", help="不涉及突发事件 the incident concerns no sudden event")
-    _report_options(p, text_flags=("--reason", "--text"), text_help="理由 reason (required)")
-    p.set_defaults(report=ReclassificationReport)
 
-    p = command("explain", "报送超时说明 explain a missed deadline (P4.g)", cmd_report)
-    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
-    p.add_argument("--obligation", required=True, metavar="OBLIGATION",
-                   help="时限义务编号或名称 the obligation explained: its id (authoritative_info#1, see `yuqing status`) "
-                        "or its kind (发布权威信息) where only one of that kind was missed")
-    _report_options(p, text_help="说明 the explanation")
-    p.set_defaults(report=ExplanationReport)
+@app.command("lead", short_help="指定牵头部门 designate the lead department (A2.1, S5)",
+             help="指定牵头部门 designate a lead department among the departments of the government the incident belongs "
+                  "to (S5: by that government, one above it, or the provincial office); the lead may file reports and "
+                  "receives the responsible unit's escalations.")  # fmt: skip
+@incident_argument
+@option("--unit", metavar="CODE", ask="牵头部门 lead department（代码或名称 code or name）", ask_convert=unit_type,
+        help="牵头部门代码或名称 the lead department (see `yuqing units`)（必填 required）")
+@report_options(required=False, text_help="说明 note (default: 指定…为牵头部门)")
+@common
+def lead(**kwargs: Any) -> Plan:
+    return plan(cmd_report, kwargs, report=LeadDesignation)
 
-    p = command("close", "办结 close the incident with a reason (S3: the provincial general office)", cmd_report)
-    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
-    _report_options(p, text_flags=("--reason", "--text"), text_help="办结理由 reason (required)")
-    p.set_defaults(report=CloseRequest)
 
-    p = command("evaluate", "评价 evaluate an incident's response and disposition (A5.1, S6: the provincial office)",
-                cmd_report, "评价 evaluate: whether the response was proper (回应妥当/不妥当) and the disposition "
-                "effective (处置得力/不得力), with the reason; taken while the incident is open and for 30 days after "
-                "办结 (P5.b), when the incident completes.")
-    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
-    p.add_argument("--response", required=True, type=response_verdict_type, metavar="VERDICT",
-                   help=f"回应是否妥当 response: {choices_zh(ResponseVerdict)}")
-    p.add_argument("--disposition", required=True, type=disposition_verdict_type, metavar="VERDICT",
-                   help=f"处置是否得力 disposition: {choices_zh(DispositionVerdict)}")
-    _report_options(p, text_flags=("--reason", "--text"), text_help="评价理由 reason (required)")
-    p.set_defaults(report=EvaluationReport)
+@app.command("accept", help="接收转办事件 accept a transferred incident (A4.2, S2)")
+@incident_argument
+@report_options(required=False, default="已接收 accepted", text_help="说明 note (default 已接收)")
+@common
+def accept(**kwargs: Any) -> Plan:
+    return plan(cmd_report, kwargs, report=AcceptanceReport)
 
-    # reading
-    p = command("status", "查看事件 show an incident: obligations, escalations, reports, rejections", cmd_status)
-    p.add_argument("id", metavar="ID", type=id_type, help="事件编号 incident id")
 
-    p = command("list", "事件列表 list incidents from Temporal visibility (search attributes)", cmd_list)
-    p.add_argument("--state", type=state_type, default=IncidentState.OPEN, metavar="STATE",
-                   help="办理中 open（默认 default，含已终止、失败的事件 with terminated and failed ones）、已办结 "
-                        "closed、全部 all")
-    p.add_argument("--overdue", action="store_true", help="只看逾期 overdue only")
-    p.add_argument("--unit", metavar="CODE", help="责任单位代码 responsible unit code")
-    p.add_argument("--opinion-level", type=level_type, metavar="LEVEL",
-                   help=f"舆情等级 opinion level: {choices_zh(OpinionLevel)}")
-    p.add_argument("--limit", type=positive_int, default=200, help="最多条数 at most this many (default 200)")
+@app.command("analysis", help="报送研判情况 report the analysis (研判, A4.3)")
+@incident_argument
+@report_options(text_help="研判内容 analysis")
+@common
+def analysis(**kwargs: Any) -> Plan:
+    return plan(cmd_report, kwargs, report=AnalysisReport)
 
-    p = command("units", "单位名录 the unit directory (A1.3): codes, domains, roles", cmd_units)
-    p.add_argument("--domain", metavar="DOMAIN", help="只列此领域的单位 only units of this domain (e.g. 教育)")
-    p.add_argument("--under", metavar="CODE", help="只列此单位及其下属 only this unit and the units under it (e.g. 370100)")
 
-    p = command("notices", "通知记录 what the outbox delivered (P4.b)", cmd_notices)
-    p.add_argument("id", metavar="ID", nargs="?", type=id_type, help="事件编号 incident id (default: all)")
+@app.command("respond", short_help="报送回应情况 report a response (回应, A3.1-A3.4, P3.b)",
+             help="报送回应 report a response: its way (方式) and channel (渠道) decide what it meets (P3.b): the 5 h "
+                  "obligation — an authoritative release on any channel, a press conference or a briefing; the 24 h one "
+                  "— a press conference, with its speaker (N3.b); the 48 h one and continued releases — any way.")  # fmt: skip
+@incident_argument
+@option("--way", type=T(way_type, "WAY"), ask="回应方式 way", help=f"回应方式 way (P3.b)（必填 required）: {choices_zh(ResponseWay)}")
+@option("--channel", type=T(channel_type, "CHANNEL"), ask="发布渠道 channel",
+        ask_when=lambda a: a.way == ResponseWay.AUTHORITATIVE_RELEASE,
+        help="发布渠道 channel (P3.b; default 现场 for a press conference or briefing, 新闻媒体 for an interview; required "
+             f"for an authoritative release): {choices_zh(ReleaseChannel)}")  # fmt: skip
+@option("--speaker", type=T(speaker_type, "ROLE"), ask="发言人 speaker",
+        ask_when=lambda a: a.way is not None and a.way.needs_speaker,
+        help=f"发言人 speaker of a press conference or briefing (N3.b, required there): {choices_zh(Speaker)}")
+@option("--published-at", type=T(time_type, "TIME"), help="声称的发布时间 claimed publication time, recorded only (P4.e)")
+@report_options(text_help="回应内容 what was published")
+@common
+def respond(**kwargs: Any) -> Plan:
+    return plan(cmd_report, kwargs, report=ResponseReport)
 
-    p = command("assess", "考核通报 assess a period and write the circular (A5.2, A5.3); `assess schedule`: monthly",
-                cmd_assess,
-                "考核 assess: 统计期内发现的事件（北京时间自然日，含首尾）的时限完成情况、督办、评价，依 A5.3 得出通报批评、约谈整改 "
-                "the incidents discovered in the period (Asia/Shanghai days, both ends included), from their histories; "
-                "findings by A5.3 over the look-back window (P5.a). `yuqing assess schedule --every month` keeps a "
-                "Temporal Schedule that writes the previous month's circular and tells the provincial office; "
-                "`--trigger` runs it now (不定期).")
-    p.add_argument("action", nargs="?", choices=["schedule"], metavar="schedule",
-                   help="schedule: 定期通报 keep the monthly Schedule (with --every month)")
-    p.add_argument("--from", dest="period_from", type=date_type, metavar="DATE", help="起 first day, e.g. 2026-11-01")
-    p.add_argument("--to", dest="period_to", type=date_type, metavar="DATE", help="止 last day, included")
-    p.add_argument("--month", metavar="YYYY-MM", type=month_type, help="一个自然月 a calendar month (default: last month)")
-    p.add_argument("--out", metavar="DIR", type=Path,
-                   help="写出通报 write the circular (HTML, Markdown, CSV, JSON) into DIR; for schedule: where each "
-                        "month's circular goes (default $YUQING_VAR/circulars)")
-    p.add_argument("--look-back-days", type=positive_int, default=365, metavar="DAYS",
-                   help="重复认定的回溯期 look-back window for a repeated finding (P5.a, default 365)")
-    p.add_argument("--every", choices=["month"], help="schedule: 周期 how often (month)")
-    p.add_argument("--trigger", action="store_true", help="schedule: 立即生成一次 run it now too (不定期)")
-    p.set_defaults(overall_timeout=None)
 
-    from audit.cli import register_audit  # auditors' commands: export, replay, ledger
+@app.command("dispose", help="报送处置情况 report the disposition (处置, A4.3)")
+@incident_argument
+@option("--final", is_flag=True,
+        help="最终处置 final disposition: the incident closes once the 5 h, 24 h, 48 h and acceptance obligations are "
+             "met (S3, S7)")  # fmt: skip
+@report_options(text_help="处置内容 disposition")
+@common
+def dispose(**kwargs: Any) -> Plan:
+    return plan(cmd_report, kwargs, report=DispositionReport)
 
-    register_audit(commands)
-    return parser
+
+@app.command("major", help="报告重大情况 report a major situation to the provincial government at once (A4.4, D4)")
+@incident_argument
+@report_options(text_help="重大情况 the situation")
+@common
+def major(**kwargs: Any) -> Plan:
+    return plan(cmd_report, kwargs, report=MajorSituationReport)
+
+
+@app.command("reclassify", help="重新定级 reclassify (P3.c, S4): new opinion level and/or sudden-event grade")
+@incident_argument
+@option("--opinion-level", type=T(level_type, "LEVEL"), help=f"新舆情等级 new opinion level: {choices_zh(OpinionLevel)}")
+@option("--event-grade", type=T(grade_type, "GRADE"), help=f"新突发事件等级 new sudden-event grade: {choices_zh(EventGrade)}")
+@option("--event-category", type=T(category_type, "CATEGORY"),
+        help=f"突发事件类别 sudden-event category: {choices_zh(EventCategory)}")
+@option("--no-event", is_flag=True, help="不涉及突发事件 the incident concerns no sudden event")
+@report_options(flags=("--reason", "--text"), text_help="理由 reason")
+@common
+def reclassify(**kwargs: Any) -> Plan:
+    return plan(cmd_report, kwargs, report=ReclassificationReport)
+
+
+@app.command("explain", help="报送超时说明 explain a missed deadline (P4.g)")
+@incident_argument
+@option("--obligation", metavar="OBLIGATION", ask="时限义务 obligation（如 authoritative_info#1 或 发布权威信息）",
+        help="时限义务编号或名称 the obligation explained: its id (authoritative_info#1, see `yuqing status`) or its kind "
+             "(发布权威信息) where only one of that kind was missed（必填 required）")  # fmt: skip
+@report_options(text_help="说明 the explanation")
+@common
+def explain(**kwargs: Any) -> Plan:
+    return plan(cmd_report, kwargs, report=ExplanationReport)
+
+
+@app.command("close", help="办结 close the incident with a reason (S3: the provincial general office)")
+@incident_argument
+@report_options(flags=("--reason", "--text"), text_help="办结理由 reason")
+@common
+def close(**kwargs: Any) -> Plan:
+    return plan(cmd_report, kwargs, report=CloseRequest)
+
+
+@app.command("evaluate", short_help="评价 evaluate an incident's response and disposition (A5.1, S6: the provincial office)",
+             help="评价 evaluate: whether the response was proper (回应妥当/不妥当) and the disposition effective "
+                  "(处置得力/不得力), with the reason; taken while the incident is open and for 30 days after 办结 (P5.b), "
+                  "when the incident completes.")  # fmt: skip
+@incident_argument
+@option("--response", type=T(response_verdict_type, "VERDICT"), ask="回应是否妥当 response",
+        help=f"回应是否妥当 response（必填 required）: {choices_zh(ResponseVerdict)}")
+@option("--disposition", type=T(disposition_verdict_type, "VERDICT"), ask="处置是否得力 disposition",
+        help=f"处置是否得力 disposition（必填 required）: {choices_zh(DispositionVerdict)}")
+@report_options(flags=("--reason", "--text"), text_help="评价理由 reason")
+@common
+def evaluate(**kwargs: Any) -> Plan:
+    return plan(cmd_report, kwargs, report=EvaluationReport)
+
+
+# ------------------------------------------------------------------ reading
+
+
+@app.command("status", help="查看事件 show an incident: obligations, escalations, reports, rejections")
+@incident_argument
+@common
+def status(**kwargs: Any) -> Plan:
+    return plan(cmd_status, kwargs)
+
+
+@app.command("list", help="事件列表 list incidents from Temporal visibility (search attributes)")
+@option("--state", type=T(state_type, "STATE"), default=IncidentState.OPEN.value,
+        help="办理中 open（默认 default，含已终止、失败的事件 with terminated and failed ones）、已办结 closed、全部 all")
+@option("--overdue", is_flag=True, help="只看逾期 overdue only")
+@option("--unit", metavar="CODE", help="责任单位代码或名称 responsible unit, code or name")
+@option("--opinion-level", type=T(level_type, "LEVEL"), help=f"舆情等级 opinion level: {choices_zh(OpinionLevel)}")
+@option("--limit", type=T(positive_int, "N"), default="200", help="最多条数 at most this many (default 200)")
+@common
+def list_(**kwargs: Any) -> Plan:
+    return plan(cmd_list, kwargs)
+
+
+@app.command("units", help="单位名录 the unit directory (A1.3): codes, domains, roles")
+@option("--domain", metavar="DOMAIN", help="只列此领域的单位 only units of this domain (e.g. 教育)")
+@option("--under", metavar="CODE", help="只列此单位及其下属 only this unit and the units under it (e.g. 370100)")
+@common
+def units_(**kwargs: Any) -> Plan:
+    return plan(cmd_units, kwargs)
+
+
+@app.command("notices", help="通知记录 what the outbox delivered (P4.b)")
+@click.argument("id", cls=Argument, type=T(id_type, "ID"), metavar="[ID]", help="事件编号 incident id (default: all)")
+@common
+def notices(**kwargs: Any) -> Plan:
+    return plan(cmd_notices, kwargs)
+
+
+def date_type(text: str) -> date:
+    try:
+        return date.fromisoformat(unicodedata.normalize("NFKC", text).strip().replace("/", "-"))
+    except ValueError:
+        raise BadValue(f"日期不合法 invalid date {text!r}: e.g. 2026-11-01") from None
+
+
+def month_type(text: str) -> str:
+    value = unicodedata.normalize("NFKC", text).strip().replace("/", "-").replace("年", "-").rstrip("月")
+    if not re.fullmatch(r"20\d\d-(0?[1-9]|1[0-2])", value):
+        raise BadValue(f"月份不合法 invalid month {text!r}: e.g. 2026-11")
+    return value
+
+
+def schedule_type(text: str) -> str:
+    if text.strip() not in ("schedule", "定期"):
+        raise BadValue(f"未知操作 unknown action {text!r}: 定期通报 schedule")
+    return "schedule"
+
+
+@app.command("assess", short_help="考核通报 assess a period and write the circular (A5.2, A5.3); `assess schedule`: monthly",
+             help="考核 assess: 统计期内发现的事件（北京时间自然日，含首尾）的时限完成情况、督办、评价，依 A5.3 得出通报批评、约谈整改 "
+                  "the incidents discovered in the period (Asia/Shanghai days, both ends included), from their "
+                  "histories; findings by A5.3 over the look-back window (P5.a). `yuqing assess schedule --every month` "
+                  "keeps a Temporal Schedule that writes the previous month's circular and tells the provincial office; "
+                  "`--trigger` runs it now (不定期).")  # fmt: skip
+@click.argument("action", cls=Argument, type=T(schedule_type, "schedule"), metavar="[schedule]",
+                help="schedule: 定期通报 keep the monthly Schedule (with --every month)")
+@option("--from", "period_from", type=T(date_type, "DATE"), help="起 first day, e.g. 2026-11-01")
+@option("--to", "period_to", type=T(date_type, "DATE"), help="止 last day, included")
+@option("--month", type=T(month_type, "YYYY-MM"), help="一个自然月 a calendar month (default: last month)")
+@option("--out", type=click.Path(path_type=Path), metavar="DIR",
+        help="写出通报 write the circular (HTML, Markdown, CSV, JSON) into DIR; for schedule: where each month's "
+             "circular goes (default $YUQING_VAR/circulars)")  # fmt: skip
+@option("--look-back-days", type=T(positive_int, "DAYS"), default="365",
+        help="重复认定的回溯期 look-back window for a repeated finding (P5.a, default 365)")
+@option("--every", type=T(lambda t: "month" if t.strip() in ("month", "每月", "月") else _bad_every(t), "month"),
+        help="schedule: 周期 how often: 每月 month")
+@option("--trigger", is_flag=True, help="schedule: 立即生成一次 run it now too (不定期)")
+@common
+def assess(**kwargs: Any) -> Plan:
+    return plan(cmd_assess, kwargs, overall_timeout=None)
+
+
+def _bad_every(text: str) -> str:
+    raise BadValue(f"未知周期 unknown period {text!r}; 可选 choose from: 每月（month）")
+
+
+@app.command("codec-server", short_help="Web UI 解密服务 the Web UI's remote codec endpoint (with YUQING_ENCRYPTION_KEYS)",
+             help="Web UI 远程编解码服务 the Temporal Web UI's remote codec endpoint: staff read encrypted incidents in the "
+                  "UI (Settings → Codec Server → this URL). Serves until Ctrl-C. 仅本机 loopback only unless --host.")  # fmt: skip
+@option("--host", metavar="HOST", help="监听地址 address (default 127.0.0.1, YUQING_CODEC_HOST)")
+@option("--port", metavar="PORT", help="端口 port (default 8234, YUQING_CODEC_PORT)")
+@option("--origin", multiple=True, metavar="URL",
+        help="允许的 Web UI 来源 the Web UI's origin, repeatable (default the local UI; YUQING_CODEC_ORIGINS)")
+@option("--token-file", metavar="FILE", help="令牌文件 require 'Authorization: Bearer <token>' (YUQING_CODEC_TOKEN_FILE)")
+def codec_server_(host: str | None, port: str | None, origin: tuple[str, ...], token_file: str | None) -> int:
+    from yuqing import codec_server
+    from yuqing.logging import configure
+
+    configure()
+    return codec_server.run(host, port, list(origin) or None, token_file)
+
+
+from audit.cli import register_audit  # noqa: E402  (auditors' commands: export, replay, ledger, on the same group)
+
+register_audit(app)
 
 
 # ----------------------------------------------------------------- helpers
@@ -386,14 +535,19 @@ def directory() -> Directory:
     return load_directory()
 
 
-def check_unit(code: str, what: str = "unit") -> str:
-    code = code.strip().lower()  # codes are lower case; a clerk may type SZ-BGT
-    if code not in directory():
-        raise UsageError(f"未知单位 unknown {what} {code!r} (see `yuqing units`)")
-    return code
+def check_unit(text: str, what: str = "unit") -> str:
+    """The code of a unit named by its code (any case, full-width characters) or its name; a usage error
+    naming the three closest units otherwise (A1.3: ``yuqing units`` lists them)."""
+    try:
+        return directory().resolve(text).code
+    except UnknownUnit as err:
+        message = str(err)
+        if what != "unit":
+            message = message.replace(" unit ", f" {what} ", 1)
+        raise UsageError(message) from None
 
 
-def acting_unit(args: argparse.Namespace) -> str:
+def acting_unit(args: Args) -> str:
     """The unit that acts: ``--as``, else ``$YUQING_UNIT``; without either, a usage error."""
     code = args.acting or os.environ.get(UNIT_ENV, "").strip()
     if not code:
@@ -415,10 +569,10 @@ def _validation_message(err: ValidationError) -> str:
 # --------------------------------------------------------------- commands
 
 
-def _responsibility(args: argparse.Namespace, out: Output) -> tuple[str, Responsibility | None]:
+def _responsibility(args: Args, out: Output) -> tuple[str, Responsibility | None]:
     """A1.1, A1.2, N1.1: the responsible unit from ``--domain``/``--area``/``--provincial-policy``, or the
     named ``--unit``; a named unit other than the rule's is recorded as an override, with a warning."""
-    areas = [code.lower() for given in args.area for code in re.split(r"[,，、;；\s]+", given) if code.strip()]
+    areas = [_area(code) for given in args.area for code in re.split(r"[,，、;；\s]+", given) if code.strip()]
     if args.domain is None:
         if areas or args.provincial_policy:
             raise UsageError("--area/--provincial-policy 须与 --domain 同用 give the domain too: --domain 教育 (A1.2)")
@@ -456,7 +610,18 @@ def _responsibility(args: argparse.Namespace, out: Output) -> tuple[str, Respons
     return found.unit, found
 
 
-async def cmd_open(args: argparse.Namespace, out: Output) -> int:
+def _area(text: str) -> str:
+    """An area (A1.2) by its code or the name of its government (``历下区``, ``济南市``)."""
+    code = normalise(text)
+    units = directory()
+    if code in units:
+        return code
+    governments = [u for u in units if u.kind in (UnitKind.CITY_GOVERNMENT, UnitKind.COUNTY_GOVERNMENT)]
+    named = [u for u in governments if code and code in normalise(u.name)]
+    return named[0].code if len(named) == 1 else code  # an unknown one is refused by the rule, naming it
+
+
+async def cmd_open(args: Args, out: Output) -> int:
     unit, responsibility = _responsibility(args, out)
     by = acting_unit(args)
     try:  # --source is where the opinion was seen; a clerk may mean a transfer's source (A4.1)
@@ -509,8 +674,10 @@ async def cmd_open(args: argparse.Namespace, out: Output) -> int:
         incident_id = args.id or (remembered[0] if remembered else service.new_incident_id())
         if not args.id:  # the same command run again after a timeout opens the same incident, not a second
             store.remember(key, incident_id, datetime.now(timezone.utc))
+        OPENING["id"] = incident_id  # Ctrl-C from here on: say whether it was opened (``run``)
         try:
             handle = await service.open_incident(client, incident(incident_id), opened_by=by)
+            OPENING["started"] = incident_id
             break
         except service.IncidentExists:
             if remembered:  # it was opened by the unconfirmed attempt: show it
@@ -549,7 +716,7 @@ async def cmd_open(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _report(args: argparse.Namespace, by: str, report_id: str, filed_at: datetime) -> Any:
+def _report(args: Args, by: str, report_id: str, filed_at: datetime) -> Any:
     """The report the command asks for (a usage error where the fields do not make one)."""
     kind = args.report
     fields: dict[str, Any] = {"report_id": report_id, "as": by, "text": args.text, "filed_at": filed_at}
@@ -600,7 +767,7 @@ def _report(args: argparse.Namespace, by: str, report_id: str, filed_at: datetim
         raise UsageError(_validation_message(err)) from None
 
 
-async def cmd_report(args: argparse.Namespace, out: Output) -> int:
+async def cmd_report(args: Args, out: Output) -> int:
     started = time.monotonic()
     by = acting_unit(args)
     if args.report is ResponseReport and args.way.needs_speaker and args.speaker is None:
@@ -667,9 +834,16 @@ async def _obligation_id(client: Any, incident_id: str, given: str) -> str:
     return missed[0]
 
 
-async def cmd_status(args: argparse.Namespace, out: Output) -> int:
+async def cmd_status(args: Args, out: Output) -> int:
     client = await service.connect(args.address, args.namespace)
-    status, now, execution = await service.read_incident(client, args.id)
+    try:
+        status, now, execution = await asyncio.wait_for(service.read_incident(client, args.id), args.timeout * 0.9)
+    except TimeoutError:
+        problem = await service.workflow_task_problem(client, args.id)
+        raise Unreachable(
+            f"无应答 no answer: 事件 {args.id} 的记录暂不可读 its record cannot be read now: {problem}"
+            "（请确认 `make run` 或 `yuqing-worker` 在运行 is `make run` or `yuqing-worker` running?）"
+        ) from None
     if status is None:
         word = render.execution_zh(execution)
         raise YuqingError(f"事件 {args.id} {word}: {execution.problem or '—'}；记录暂不可读 its record cannot be read now")
@@ -682,7 +856,7 @@ async def cmd_status(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-async def cmd_list(args: argparse.Namespace, out: Output) -> int:
+async def cmd_list(args: Args, out: Output) -> int:
     unit = check_unit(args.unit) if args.unit else None
     state = None if args.state == STATE_ALL else args.state
     client = await service.connect(args.address, args.namespace)
@@ -704,7 +878,7 @@ async def cmd_list(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-async def cmd_units(args: argparse.Namespace, out: Output) -> int:
+async def cmd_units(args: Args, out: Output) -> int:
     units = directory()
     chosen = list(units)
     title = f"单位名录 units（{units.source}）"
@@ -734,21 +908,7 @@ def _ancestry(units: Directory, unit: Any) -> list[str]:
     return codes
 
 
-def date_type(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip().replace("/", "-"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"日期不合法 invalid date {text!r}: e.g. 2026-11-01") from None
-
-
-def month_type(text: str) -> str:
-    value = text.strip().replace("/", "-").replace("年", "-").rstrip("月")
-    if not re.fullmatch(r"20\d\d-(0?[1-9]|1[0-2])", value):
-        raise argparse.ArgumentTypeError(f"月份不合法 invalid month {text!r}: e.g. 2026-11")
-    return value
-
-
-async def cmd_assess(args: argparse.Namespace, out: Output) -> int:
+async def cmd_assess(args: Args, out: Output) -> int:
     from assessment import service as assessing
     from assessment.document import write_circular
 
@@ -788,12 +948,12 @@ async def cmd_assess(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-async def cmd_notices(args: argparse.Namespace, out: Output) -> int:
+async def cmd_notices(args: Args, out: Output) -> int:
     from activities.channels.outbox import SqliteOutbox
     from yuqing.timefmt import parse_time
 
     path = config.outbox_path()
-    rows = await asyncio.to_thread(SqliteOutbox(path).rows, args.id)
+    rows = render.notice_order(await asyncio.to_thread(SqliteOutbox(path).rows, args.id))  # by time, then level
     if out.json_mode:
         result = []
         for row in rows:
@@ -816,54 +976,124 @@ async def cmd_notices(args: argparse.Namespace, out: Output) -> int:
 # -------------------------------------------------------------------- main
 
 
+OPENING: dict[str, str] = {}
+"""The incident id an ``open`` is starting (chosen before the start call), for an interrupted run."""
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code (never raises, never prints a traceback)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here Ctrl-C is KeyboardInterrupt, handled
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure") and (stream.encoding or "").lower().replace("-", "") != "utf8":
             stream.reconfigure(encoding="utf-8", errors="replace")
-    out = Output("--json" in (argv if argv is not None else sys.argv[1:]))
+    given = list(argv if argv is not None else sys.argv[1:])
+    out = Output("--json" in given)
+    OPENING.clear()
     try:
-        args = build_parser().parse_args(argv)
+        planned = app.main(given, prog_name="yuqing", standalone_mode=False)
+    except click.exceptions.Exit as done:  # --help
+        return done.exit_code
+    except click.Abort:  # Ctrl-C or end of input at a prompt
+        out.error("已中断 interrupted：未发出任何请求 nothing was sent")
+        return EXIT_INTERRUPTED
+    except click.ClickException as err:
+        out.error(f"用法错误 usage error: {usage_message(err)}")
+        return EXIT_USAGE
     except UsageError as err:
         out.error(f"用法错误 usage error: {err}")
         return EXIT_USAGE
-    except SystemExit as done:  # --help
-        return done.code if isinstance(done.code, int) else EXIT_OK
+    except (DirectoryError, PolicyError) as err:
+        out.error(str(err))
+        return EXIT_REJECTED
+    except KeyboardInterrupt:
+        out.error("已中断 interrupted：未发出任何请求 nothing was sent")
+        return EXIT_INTERRUPTED
+    if not isinstance(planned, Plan):  # `yuqing --help` handled above; a group alone prints its help
+        return EXIT_OK if planned is None else int(planned)
+    args = planned.args
     out = Output(args.json)
     from yuqing.logging import configure
 
     configure(level=os.environ.get("YUQING_LOG_LEVEL") or "ERROR")
     try:
-        overall = getattr(args, "overall_timeout", args.timeout)  # assess: --timeout bounds each request only
-        return asyncio.run(asyncio.wait_for(args.handler(args, out), overall))
+        overall = getattr(args, "overall_timeout", args.timeout)  # assess, audit: --timeout bounds each request only
+        if overall is not None and overall == float("inf"):
+            overall = None
+        return asyncio.run(asyncio.wait_for(planned.handler(args, out), overall))
     except OutputClosed:  # the reader went away (| head): what the command did stands, so it succeeded
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again
         return EXIT_OK
+    except click.Abort:
+        out.error("已中断 interrupted：未发出任何请求 nothing was sent")
+        return EXIT_INTERRUPTED
     except UsageError as err:
         out.error(f"用法错误 usage error: {err}")
         return EXIT_USAGE
     except YuqingError as err:
         out.error(str(err))
         return err.exit_code
-    except TimeoutError:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        if OPENING.get("started"):  # the start call was answered: the incident exists, its deadlines are unknown
+            out.error(
+                f"事件已立案但期限未知 incident {OPENING['started']} was opened but its deadlines are not known yet: "
+                f"等待 {args.timeout:g} 秒无应答 no worker answered on task queue {config.task_queue()!r} in "
+                f"{args.timeout:g}s (is `make run` or `yuqing-worker` running?); 勿重复立案 do not open it again"
+            )
+            return EXIT_UNREACHABLE
         out.error(
-            f"等待超时 timed out after {args.timeout:g}s: no worker answered on task queue "
-            f"{config.task_queue()!r} (is `make run` or `yuqing-worker` running?); "
-            "已发出的请求稍后仍可能生效 a request already sent may still take effect"
+            f"未确认 not confirmed: 等待 {args.timeout:g} 秒无应答 no answer in {args.timeout:g}s: no worker answered on task "
+            f"queue {config.task_queue()!r} (is `make run` or `yuqing-worker` running?); 已发出的请求稍后仍可能生效，"
+            "可用同一命令重试 a request already sent may still take effect; running the same command again is safe"
         )
         return EXIT_UNREACHABLE
+    except RPCError as err:
+        out.error(f"服务器无应答 the Temporal server did not answer: {err.message}")
+        return EXIT_UNREACHABLE if err.status in UNREACHABLE_CODES else EXIT_REJECTED
     except (DirectoryError, PolicyError) as err:
         out.error(str(err))
         return EXIT_REJECTED
     except KeyboardInterrupt:
-        out.error("已中断 interrupted")
-        return 130
+        out.error(_interrupted(args))
+        return EXIT_INTERRUPTED
     except Exception as err:  # the contract: one line, never a traceback
         if os.environ.get("YUQING_DEBUG"):
             raise
         out.error(f"内部错误 internal error: {type(err).__name__}: {err}")
         return EXIT_REJECTED
+
+
+UNREACHABLE_CODES = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
+
+
+def _interrupted(args: Args) -> str:
+    """Ctrl-C: one line; for ``open``, whether the incident exists (its id was chosen before the start
+    call), so the clerk neither loses it nor opens it twice."""
+    incident_id = OPENING.get("id")
+    if not incident_id:
+        return "已中断 interrupted：已发出的请求可能已生效，可用同一命令重试 a request already sent may have taken effect; the same command again is safe"
+
+    async def exists() -> bool | None:
+        try:
+            client = await asyncio.wait_for(service.connect(args.address, args.namespace), 3)
+            await asyncio.wait_for(service.handle(client, incident_id).describe(), 3)
+            return True
+        except RPCError as err:
+            return False if err.status == RPCStatusCode.NOT_FOUND else None
+        except (TimeoutError, YuqingError):
+            return None
+
+    try:
+        found = asyncio.run(exists())
+    except KeyboardInterrupt:
+        found = None
+    if found:
+        return (f"已中断 interrupted：事件已立案 the incident was opened: {incident_id}"
+                f"（查看 see `yuqing status {incident_id}`；勿重复立案 do not open it again）")  # fmt: skip
+    if found is False:
+        return f"已中断 interrupted：事件未立案 no incident was opened ({incident_id} does not exist)"
+    return (f"已中断 interrupted：事件 {incident_id} 是否已立案未知 whether {incident_id} was opened is unknown: "
+            f"check with `yuqing status {incident_id}`")  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

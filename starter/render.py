@@ -7,7 +7,9 @@ ids and codes on a line of their own, free text folding.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+import json
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +21,7 @@ from rich.text import Text
 from starter.service import Execution, IncidentSummary
 from yuqing.console import EXECUTION_ZH, STATUS_STYLE
 from yuqing.models import (
+    EscalationAction,
     IncidentState,
     IncidentStatus,
     Obligation,
@@ -50,6 +53,34 @@ def _table(title: str, columns: Sequence[tuple[str, bool]]) -> Table:
 
 def _unit(name: str, code: str) -> Text:
     return Text.assemble(name, "\n", (code, "dim"))
+
+
+def unit_names(status: IncidentStatus) -> Callable[[str | None], str]:
+    """``name（code）`` for a unit code on this incident's record: from its chain, lead and coordination
+    units, else from the directory; a code the directory lacks is shown alone."""
+    known = {u.code: u.name for u in (*status.chain, *status.coordination)}
+    if status.lead_unit is not None:
+        known[status.lead_unit.code] = status.lead_unit.name
+
+    def label(code: str | None) -> str:
+        if not code:
+            return "—"
+        name = known.get(code)
+        if name is None:
+            try:
+                name = _directory().get(code).name
+            except Exception:  # an unknown code or no directory: the code alone
+                return code
+        return f"{name}（{code}）"
+
+    return label
+
+
+@functools.lru_cache(maxsize=1)
+def _directory() -> Any:
+    from yuqing.directory import load_directory
+
+    return load_directory()
 
 
 def event_zh(event: SuddenEvent | None) -> str:
@@ -232,8 +263,9 @@ def escalations(status: IncidentStatus) -> Table:
 
 def reports(status: IncidentStatus) -> Table:
     kinds = {o.id: o.kind.zh for o in status.obligations}
+    label = unit_names(status)
     table = _table(f"报告记录 reports{_more(status.reports_total, len(status.reports))}", [
-        ("序号", False), ("类型 type", False), ("单位 by", False), ("时间 time", False), ("方式·渠道", False),
+        ("序号", False), ("类型 type", False), ("单位 by", True), ("时间 time", False), ("方式·渠道", False),
         ("内容 text", True), ("满足 met", False),
     ])  # fmt: skip
     for r in status.reports:
@@ -251,30 +283,32 @@ def reports(status: IncidentStatus) -> Table:
         if r.way is not None:
             way = r.way.zh + (f"\n{r.channel.zh}" if r.channel else "") + (f"\n{r.speaker.zh}" if r.speaker else "")
         more = f"…（全文 {r.text_length} 字）" if r.text_length > len(r.text) else ""
-        table.add_row(str(r.seq), kind, r.by, when, way, r.text.rstrip("…") + more,
+        table.add_row(str(r.seq), kind, label(r.by), when, way, r.text.rstrip("…") + more,
                       "\n".join(kinds.get(m, m) for m in r.met))  # fmt: skip
     return table
 
 
 def rejections(status: IncidentStatus) -> Table:
     table = _table(f"被拒记录 rejections{_more(status.rejected_total, len(status.rejected))}", [
-        ("时间 time", False), ("类型", False), ("单位", False), ("途径", False), ("原因 reason", True),
+        ("时间 time", False), ("类型", False), ("单位", True), ("途径", False), ("原因 reason", True),
     ])  # fmt: skip
+    label = unit_names(status)
     for r in status.rejected:
         kind = r.type or ""
         try:
             kind = ReportType(kind).zh if kind else ""
         except ValueError:
             pass
-        table.add_row(clock(r.at), kind, r.by or "", r.via, r.reason)
+        table.add_row(clock(r.at), kind, label(r.by) if r.by else "", r.via, r.reason)
     return table
 
 
 def warnings(status: IncidentStatus) -> Table:
     table = _table(f"预警记录 warnings{_more(status.warnings_total, len(status.warnings))}",
-                   [("义务 obligation", False), ("对象", False), ("时间 time", False)])  # fmt: skip
+                   [("义务 obligation", False), ("对象 target", True), ("时间 time", False)])  # fmt: skip
+    label = unit_names(status)
     for w in status.warnings:
-        table.add_row(f"{w.obligation.zh}（{w.obligation_id}）", w.target, clock(w.at))
+        table.add_row(f"{w.obligation.zh}（{w.obligation_id}）", label(w.target), clock(w.at))
     return table
 
 
@@ -355,8 +389,8 @@ def responsibility(r: Responsibility) -> Table:
 
 
 NOTICE_KIND_ZH = {
-    "opened": "立案通知", "warning": "预警", "escalation": "督办", "major_situation": "重大情况", "transfer": "转办",
-    "lead": "牵头部门", "leadership": "主要负责同志", "coordination": "通报协调单位",
+    "opened": "立案通知", "leadership": "主要负责同志", "coordination": "通报协调单位", "transfer": "转办",
+    "lead": "牵头部门", "warning": "预警", "escalation": "督办", "major_situation": "重大情况",
 }  # fmt: skip
 
 
@@ -367,8 +401,10 @@ def notices(rows: Iterable[dict[str, Any]], title: str, *, one_incident: bool) -
                ("对象 target", True), ("职务 role", False), ("级别/轮次", False), ("主题 subject", True),
                ("次数", False)]  # fmt: skip
     table = _table(title, columns)
-    for row in rows:
+    for row in notice_order(rows):
         kind = NOTICE_KIND_ZH.get(row["kind"], row["kind"])
+        if row["kind"] == "escalation":  # P4.d: 催办 the unit, 督促 a government above it, 督办 the office
+            kind = _action_zh(row) or kind
         level = f"{row['level']}/{row['round']}" if row["kind"] == "escalation" else "—"
         cells: list[Any] = [clock(parse_time(row["at"]))]
         if not one_incident:
@@ -377,6 +413,32 @@ def notices(rows: Iterable[dict[str, Any]], title: str, *, one_incident: bool) -
         cells += [kind, _unit(row["target_name"], row["target"]), role, level, row["subject"], str(row["attempts"])]
         table.add_row(*cells)
     return Group(table, Text(BEIJING_NOTE, style="dim"))
+
+
+def _action_zh(row: dict[str, Any]) -> str | None:
+    action = row.get("action")
+    if not action:
+        try:
+            action = json.loads(row.get("payload") or "{}").get("action")
+        except (TypeError, ValueError):
+            action = None
+    try:
+        return EscalationAction(action).zh if action else None
+    except ValueError:
+        return None
+
+
+def notice_order(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Notifications by time, then in the order the workflow decides them (opening, the units told, warnings,
+    escalations by level and round), then as recorded."""
+    from yuqing.timefmt import parse_time
+
+    return sorted(rows, key=lambda r: (parse_time(str(r["at"])), NOTICE_ORDER.get(r["kind"], len(NOTICE_ORDER)),
+                                       r.get("level") or 0, r.get("round") or 0))  # fmt: skip
+
+
+NOTICE_ORDER = {kind: rank for rank, kind in enumerate(NOTICE_KIND_ZH)}
+"""At one instant: the opening before who is told of it, before warnings and escalations."""
 
 
 def assessment_summary(a: Any, files: dict[str, Any]) -> RenderableType:

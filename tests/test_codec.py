@@ -284,3 +284,46 @@ async def test_histories_from_before_encryption_still_replay_with_a_key(keyfile:
     files = golden_files()[:4]
     reports = await replay_files(files)
     assert [r.outcome for r in reports] == ["identical"] * len(files), [r.reasons for r in reports]
+
+
+async def test_yuqing_codec_server_command_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    """``yuqing codec-server`` as staff start it: without keys one line and exit 2; with keys it answers the
+    UI's /decode on the port given, and Ctrl-C stops it with exit 0."""
+    import asyncio
+    import signal
+    import socket
+    import urllib.request
+
+    keys = tmp_path / "keys.txt"
+    keys.write_text(key_line("key-a") + "\n", encoding="utf-8")
+    bare = {k: v for k, v in os.environ.items() if k != codec.KEYS_ENV}
+    refused = subprocess.run([sys.executable, "-m", "starter", "codec-server"], env=bare, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "未配置密钥 no keys" in refused.stderr and "Traceback" not in refused.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "starter", "codec-server", "--port", str(port)],
+        env={**bare, codec.KEYS_ENV: str(keys)}, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        encrypted = await EncryptionCodec(parse_keys(keys.read_text())).encode(
+            config.DATA_CONVERTER.payload_converter.to_payloads([TITLE])
+        )
+        body = json.dumps(ui_json(encrypted)).encode()
+        for _ in range(100):
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/decode", data=body, headers={"Origin": UI})
+                answer = urllib.request.urlopen(request, timeout=5).read()
+                break
+            except OSError:
+                await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("the codec server never answered")
+        decoded = json_format.Parse(answer, Payloads())
+        assert config.DATA_CONVERTER.payload_converter.from_payloads(list(decoded.payloads)) == [TITLE]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

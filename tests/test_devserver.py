@@ -9,6 +9,7 @@ import socket
 import sys
 from pathlib import Path
 
+import pytest
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -104,3 +105,74 @@ async def test_a_killed_make_run_leaves_no_server_behind(tmp_path: Path) -> None
                 break  # nobody listens: the server is gone
         assert asyncio.get_running_loop().time() < deadline, "the dev server outlived make run"
         await asyncio.sleep(0.2)
+
+
+def _env(tmp_path: Path, queue: str) -> tuple[dict[str, str], int]:
+    port = free_port()
+    env = {**os.environ, "YUQING_VAR": str(tmp_path / "var"), "YUQING_DEV_PORT": str(port),
+           "YUQING_UI_PORT": str(free_port()), "YUQING_TASK_QUEUE": queue}  # fmt: skip
+    env.pop("TEMPORAL_ADDRESS", None)
+    return env, port
+
+
+async def _nobody_listens(port: int, timeout: float = 20) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return
+        assert asyncio.get_running_loop().time() < deadline, f"a server still listens on {port}: it outlived make run"
+        await asyncio.sleep(0.2)
+
+
+async def test_a_closed_terminal_sighup_stops_worker_and_server(tmp_path: Path) -> None:
+    """Closing the terminal of ``make run`` sends SIGHUP: it left the server running; now both stop."""
+    env, port = _env(tmp_path, "devserver-hup-test")
+    proc = await start_devserver(env)
+    proc.send_signal(signal.SIGHUP)
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert b"dev server stopped" in err and b"Traceback" not in err, err.decode()
+    await _nobody_listens(port)
+
+
+async def test_make_run_killed_with_sigkill_leaves_no_server(tmp_path: Path) -> None:
+    """``kill -9`` of ``make`` itself (python is its child, the server python's): python gets SIGTERM from its
+    parent-death signal and stops the worker, then the server."""
+    env, port = _env(tmp_path, "devserver-make-kill-test")
+    root = Path(__file__).resolve().parent.parent
+    make = await asyncio.create_subprocess_exec(
+        "make", "-s", "-C", str(root), "-o", ".venv/.installed", "run", f"BIN={Path(sys.executable).parent}",
+        env=env, stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert make.stderr is not None
+    seen = b""
+    try:
+        while b"worker started" not in seen:
+            line = await asyncio.wait_for(make.stderr.readline(), 90)
+            assert line, seen.decode()
+            seen += line
+    finally:
+        make.kill()
+    seen += await asyncio.wait_for(make.stderr.read(), 30)  # python (which holds the pipe too) has ended
+    assert b"dev server stopped" in seen and b"Traceback" not in seen, seen.decode()
+    await _nobody_listens(port)
+
+
+@pytest.mark.parametrize("which", ["YUQING_DEV_PORT", "YUQING_UI_PORT"])
+async def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path, which: str) -> None:
+    """A port in use (another make run, a stranger's server) used to give "address already in use" and then a
+    worker attached to the stranger; now a clear error naming the port, and nothing starts."""
+    env, _ = _env(tmp_path, "devserver-taken-test")
+    with socket.socket() as stranger:
+        stranger.bind(("127.0.0.1", 0))
+        stranger.listen()
+        taken = stranger.getsockname()[1]
+        env[which] = str(taken)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "yuqing.devserver", env=env, stderr=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = err.decode()
+    assert proc.returncode == 1 and f"端口 {taken} 已被占用" in text and f"port {taken} is already in use" in text, text
+    assert "worker started" not in text and "dev server starting" not in text and "Traceback" not in text

@@ -291,16 +291,24 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``yuqing codec-server``: serve until Ctrl-C / SIGTERM; the exit code (1 cannot start, 2 usage)."""
+    """``yuqing-codec-server``: serve until Ctrl-C / SIGTERM; the exit code (1 cannot start, 2 usage)."""
     args = parser().parse_args(argv)
+    return run(args.host, args.port, args.origin, args.token_file)
+
+
+def run(host: str | None, port: str | int | None, origins: Sequence[str] | None, token_file: str | None) -> int:
+    """Serve the codec endpoint (``yuqing codec-server`` and ``yuqing-codec-server``) until Ctrl-C / SIGTERM;
+    ``None`` takes the environment's value or the default. Returns the exit code; errors are one line."""
+    host = host or os.environ.get("YUQING_CODEC_HOST") or DEFAULT_HOST
+    token_file = token_file or os.environ.get("YUQING_CODEC_TOKEN_FILE")
     try:
-        port = _port(args.port, DEFAULT_PORT)
+        port_number = _port(str(port) if port is not None else os.environ.get("YUQING_CODEC_PORT"), DEFAULT_PORT)
         ring = keys_from_env()
         if ring is None:
             raise UsageError(f"未配置密钥 no keys: set {KEYS_ENV} to the key file (python -m yuqing.codec keygen)")
-        origins = [o.rstrip("/") for o in args.origin] if args.origin else [*default_origins(), *_env_origins()]
-        app = build_app(EncryptionCodec(ring), origins=origins, token=read_token(args.token_file))
-        return _serve(app, args.host, port, origins=origins, ring_ids=ring.ids, token=args.token_file is not None)
+        allowed = [o.rstrip("/") for o in origins] if origins else [*default_origins(), *_env_origins()]
+        app = build_app(EncryptionCodec(ring), origins=allowed, token=read_token(token_file))
+        return _serve(app, host, port_number, origins=allowed, ring_ids=ring.ids, token=token_file is not None)
     except YuqingError as err:
         sys.stderr.write(f"{err}\n")
         return err.exit_code

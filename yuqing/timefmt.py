@@ -1,12 +1,13 @@
 """Times as staff read and type them: Asia/Shanghai, always with the offset.
 
-Input accepts ISO 8601 (``2026-11-25T14:32``, ``2026-11-25 14:32:05+08:00``, ``…Z``); a time
-without an offset means Asia/Shanghai. Output is ISO 8601 in Asia/Shanghai with its offset.
+Input accepts what clerks type (``parse_time``): ISO 8601, ``2026/11/25 14:32``, ``2026年11月25日14时32分``,
+``11月25日 9:30``, ``今天 9:30``, full-width digits and colons; a time without an offset means Asia/Shanghai. Output is ISO 8601 in Asia/Shanghai with its offset.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
@@ -20,43 +21,84 @@ except (ImportError, ZoneInfoNotFoundError):  # no tz database on the machine
 
 
 class TimeFormatError(ValueError):
-    """A time that cannot be read; the message is one line in Chinese and English."""
+    """A time that cannot be read; the message is one line in Chinese and English, with an example."""
 
 
-_CHINESE = re.compile(
-    r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:(\d{1,2})[时:：](?:(\d{1,2})分?)?(?:(\d{1,2})秒)?)?$"
+EXAMPLES = "2026-11-25 09:30、2026/11/25 09:30、2026年11月25日9时30分、11月25日 9:30、今天 9:30、昨天 21:00、2小时30分钟前"
+"""What a clerk may type, said in every refusal."""
+
+_DAYS = {"今天": 0, "今日": 0, "昨天": -1, "昨日": -1, "前天": -2}
+_CLOCK = r"(?P<h>\d{1,2})(?:[:时点](?P<m>\d{1,2})?(?:分)?(?:[:](?P<s>\d{1,2})|(?P<s2>\d{1,2})秒)?)?"
+_DATE_TIME = re.compile(
+    r"^(?:(?P<y>\d{4})[-/.年])?(?P<mo>\d{1,2})[-/.月](?P<d>\d{1,2})日?(?:(?:\s*|T)" + _CLOCK + r")?$"
 )
+_AGO = re.compile(r"^(?:(?P<d>\d+)天)?(?:(?P<h>\d+)个?小时)?(?:(?P<m>\d+)分钟?)?(?:以)?前$")
+_RELATIVE = re.compile(r"^(?P<day>今天|今日|昨天|昨日|前天)\s*(?:" + _CLOCK + r")?$")
 
 
 def _normalised(value: str) -> str:
-    """``2026/11/26 08:00`` and ``2026年11月26日08时30分`` as ISO 8601 (the forms clerks type)."""
-    found = _CHINESE.match(value)
-    if found:
-        year, month, day, hour, minute, second = (int(g) if g else 0 for g in found.groups())
-        return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
-    if re.match(r"^\d{4}/\d{1,2}/\d{1,2}", value):
-        date, _, rest = value.partition(" ")
-        y, m, d = date.split("/")
-        return f"{int(y):04d}-{int(m):02d}-{int(d):02d}" + (f"T{rest.strip()}" if rest.strip() else "")
-    return value
+    """Full-width digits, colon, slash, hyphen and space (as a Chinese input method types them) made plain."""
+    value = unicodedata.normalize("NFKC", value)
+    for dash in ("\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2212"):
+        value = value.replace(dash, "-")
+    return " ".join(value.replace("\u3000", " ").split())
 
 
-def parse_time(text: str) -> datetime:
-    """An aware datetime from ISO 8601 (or ``2026/11/26 08:00``, ``2026年11月26日08时30分``); without an
-    offset, Asia/Shanghai is meant."""
-    value = text.strip()
+def _refuse(text: str, why: str) -> TimeFormatError:
+    return TimeFormatError(
+        f"{why} {text!r}：请写日期和时间，如 {EXAMPLES}（北京时间）"
+        f"write a date and a time, e.g. 2026-11-25 09:30 (Beijing time)"
+    )
+
+
+def parse_time(text: str, now: datetime | None = None) -> datetime:
+    """An aware datetime from what a clerk types (a time without an offset is Beijing time):
+
+    ``2026-11-25 09:30``, ``2026/11/25 09:30``, ``2026年11月25日09时30分``, ``11月25日 9:30`` (this year),
+    ``今天 9:30``, ``昨天 21:00``, ``4小时58分钟前``, ISO 8601 (``2026-11-25T09:30+08:00``, ``…Z``); full-width digits, colons
+    and spaces too. A date without a time is refused (taking it as 00:00 would start the clocks up to a day
+    early); so is anything else, with an example of what to type. ``now`` fixes "today" (tests).
+    """
+    value = _normalised(text.strip())
     if not value:
-        raise TimeFormatError("时间不能为空 time must not be empty")
+        raise TimeFormatError(f"时间不能为空 time must not be empty：请写如 {EXAMPLES} e.g. 2026-11-25 09:30")
+    today = local(now or datetime.now(timezone.utc))
+    found = _AGO.match(value)
+    if found and any(found.groups()):  # 4小时58分钟前, 30分钟前, 1天前: what a clerk says when asked "when?"
+        days, hours, minutes = (int(g or 0) for g in found.groups())
+        return (today - timedelta(days=days, hours=hours, minutes=minutes)).replace(second=0, microsecond=0)
+    found = _RELATIVE.match(value)
+    if found:
+        if found["h"] is None:
+            raise _refuse(text, "请写明几点几分 a time of day is missing in")
+        day = (today + timedelta(days=_DAYS[found["day"]])).date()
+        return _at(text, day.year, day.month, day.day, found)
+    found = _DATE_TIME.match(value)
+    if found:
+        if found["h"] is None:
+            raise _refuse(text, "只有日期，没有时间 a date without a time of day")
+        year = int(found["y"]) if found["y"] else today.year
+        return _at(text, year, int(found["mo"]), int(found["d"]), found)
+    if re.fullmatch(_CLOCK, value):
+        raise _refuse(text, "只有时间，没有日期（今天请写 今天 9:30）a time without a date")
     try:
-        parsed = datetime.fromisoformat(_normalised(value))
+        parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise TimeFormatError(
-            f"无法识别的时间 unparseable time {text!r}：请写成 2026-11-25 14:32、2026/11/25 14:32 或 2026年11月25日14时32分"
-            "（北京时间）e.g. 2026-11-25T14:32 or 2026-11-25T14:32+08:00"
-        ) from None
+        raise _refuse(text, "无法识别的时间 unparseable time") from None
+    if re.fullmatch(r"\d{4}-?\d\d-?\d\d", value):
+        raise _refuse(text, "只有日期，没有时间 a date without a time of day")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         parsed = parsed.replace(tzinfo=SHANGHAI)
     return parsed
+
+
+def _at(text: str, year: int, month: int, day: int, found: re.Match[str]) -> datetime:
+    hour, minute = int(found["h"]), int(found["m"] or 0)
+    second = int(found["s"] or found["s2"] or 0)
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI)
+    except ValueError:
+        raise _refuse(text, "日期或时间不存在 no such date or time") from None
 
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
