@@ -324,13 +324,22 @@ def incident(status: IncidentStatus, now: datetime, execution: Execution | None 
     for records, table, none in sections:
         parts.append(table if records else Text(none, style="dim"))
     if status.delivery_failures:
-        failures = _table(f"投递失败 delivery failures{_more(status.delivery_failures_total, len(status.delivery_failures))}",
-                          [("通知 key", True), ("时间 time", False), ("错误 error", True)])  # fmt: skip
+        pending = f"；{status.delivery_pending} 条重发中 being retried" if status.delivery_pending else ""
+        failures = _table(f"投递失败 delivery failures{_more(status.delivery_failures_total, len(status.delivery_failures))}{pending}",
+                          [("状态 state", False), ("通知 key", True), ("时间 since", False), ("错误 error", True)])  # fmt: skip
         for f in status.delivery_failures:
-            failures.add_row(f.key, clock(f.at), f.error)
+            failures.add_row(DELIVERY_STATE_ZH.get(f.state, f.state), f.key, clock(f.at), f.error)
         parts.append(failures)
     parts.append(Text(f"截至 as of {show(now)}；{BEIJING_NOTE}", style="dim"))
     return Group(*parts)
+
+
+DELIVERY_STATE_ZH = {
+    "pending": "重发中 pending",
+    "refused": "被拒收 refused",
+    "undelivered": "未送达 given up",
+}
+"""P4.b: pending ones are retried until delivered and leave the list; a refused one needs a person."""
 
 
 def incident_list(items: Sequence[IncidentSummary], title: str) -> RenderableType:

@@ -9,6 +9,7 @@ the record, escalations and major situations first.
 from __future__ import annotations
 
 import asyncio
+import io
 import sqlite3
 import threading
 import time
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -27,7 +29,7 @@ from activities.messages import Letter, render
 from activities.notify import REFUSED
 from audit.export import export
 from audit.replay import audit
-from starter import service
+from starter import render, service
 from tests.conftest import UNIT, make, make_incident, query_status
 from tests.test_notifications import notification
 from worker import build_worker
@@ -169,6 +171,10 @@ async def test_p4_b_a_permanent_refusal_is_listed_as_refused_and_not_retried(env
         status = await query_status(handle)
         assert [(f.state, f.kind) for f in status.delivery_failures] == [("refused", "opened")] * channel.calls
         assert status.delivery_pending == 0 and "404" in status.delivery_failures[0].error
+        console = Console(width=160, record=True, file=io.StringIO())
+        console.print(render.incident(status, datetime.now(timezone.utc)))
+        shown = console.export_text()
+        assert "被拒收 refused" in shown and "404" in shown
         assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
         await handle.terminate("test over")
 
