@@ -29,7 +29,8 @@ from activities.messages import Letter, render
 from activities.notify import REFUSED
 from audit.export import export
 from audit.replay import audit
-from starter import render, service
+from starter import render as views
+from starter import service
 from tests.conftest import UNIT, make, make_incident, query_status
 from tests.test_notifications import notification
 from worker import build_worker
@@ -172,7 +173,7 @@ async def test_p4_b_a_permanent_refusal_is_listed_as_refused_and_not_retried(env
         assert [(f.state, f.kind) for f in status.delivery_failures] == [("refused", "opened")] * channel.calls
         assert status.delivery_pending == 0 and "404" in status.delivery_failures[0].error
         console = Console(width=160, record=True, file=io.StringIO())
-        console.print(render.incident(status, datetime.now(timezone.utc)))
+        console.print(views.incident(status, datetime.now(timezone.utc)))
         shown = console.export_text()
         assert "被拒收 refused" in shown and "404" in shown
         assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
