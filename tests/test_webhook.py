@@ -1,6 +1,6 @@
 """The webhook channel (issue 11, P4.b): signed JSON, the idempotency key, Temporal's retries, permanent refusals.
 
-Against a local receiver (``tests.webhook_receiver``) that verifies every signature the README's way.
+Against a local receiver (``faults.receiver``) that verifies every signature the README's way.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from activities.notify import Notifier
 from starter import service
 from tests.conftest import UNIT, Clock, make_incident, query_status
 from tests.test_notifications import notification
-from tests.webhook_receiver import Receiver, verify
+from faults.receiver import Receiver, verify
 from worker import build_worker
 from yuqing import config
 from yuqing.errors import YuqingError
