@@ -478,7 +478,7 @@ async def collect(
         if status.escalations_total != len(status.escalations):
             problems.append(f"{d.id}: {status.escalations_total} escalations, {len(status.escalations)} listed")
         due_steps = {(s.obligation, s.index) for s in exp.steps}
-        recorded_steps = {(o, k) for o, ks in covered.items() for k in ks}
+        recorded_steps = {(oid, k) for oid, ks in covered.items() for k in ks}
         f_esc["steps_due"] += len(due_steps)
         f_esc["steps_recorded"] += len(recorded_steps)
         f_esc["sent"] += len(status.escalations)
@@ -486,10 +486,10 @@ async def collect(
         f_esc["missing"] += len(due_steps - recorded_steps)
         f_esc["unexpected"] += len(recorded_steps - due_steps)
         f_esc["max_level"] = max(f_esc["max_level"], max((e.level for e in status.escalations), default=0))
-        for o, k in sorted(due_steps - recorded_steps):
-            problems.append(f"{d.id}: escalation step {o} #{k} due, not recorded")
-        for o, k in sorted(recorded_steps - due_steps):
-            problems.append(f"{d.id}: escalation step {o} #{k} recorded, not due")
+        for oid, k in sorted(due_steps - recorded_steps):
+            problems.append(f"{d.id}: escalation step {oid} #{k} due, not recorded")
+        for oid, k in sorted(recorded_steps - due_steps):
+            problems.append(f"{d.id}: escalation step {oid} #{k} recorded, not due")
         dup_sent = [k for k, n in Counter(sent_keys).items() if n > 1]
         f_esc["duplicated"] += len(dup_sent)
         # ---- notifications

@@ -205,7 +205,10 @@ def expect(
     unit = scenario.unit
     chains: list[tuple[datetime, list[Unit]]] = [(opened_at, article4.escalation_chain(directory, unit))]
     out = Expected(obligations=[])
-    key = lambda about, level=0: article4.idempotency_key(workflow_id, about, level, 1)  # noqa: E731
+
+    def key(about: str, level: int = 0) -> str:
+        return article4.idempotency_key(workflow_id, about, level, 1)
+
     out.notifications[key("opened")] = "opened"
     if article2.tells_leadership(None, scenario.level):  # A2.2
         for level, u in enumerate(chains[0][1], start=1):
