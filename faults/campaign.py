@@ -15,7 +15,7 @@ Then it compares what the rules say was due (computed from the driven timeline, 
 with what the workflows recorded and what the outbox and the receiver got, prints the figures, writes them
 as JSON (``--json``), and exits 1 on any lost or duplicated report, escalation or notification, or any
 workflow failed, terminated, timed out, stuck or with a failed workflow task. Exit 3: the campaign itself
-could not run (the server did not start).
+could not run (the server did not start, or the campaign's own code failed).
 """
 
 from __future__ import annotations
@@ -284,9 +284,9 @@ class Faults:
         events = [(w0 + span * (j + 0.5) / s.worker_kills + self.rng.uniform(-0.3, 0.3) * span / max(s.worker_kills, 1), "worker_kill")
                   for j in range(s.worker_kills)]  # fmt: skip
         events += [(w0 + span * (j + 0.7) / s.server_restarts, "server_restart") for j in range(s.server_restarts)]
-        if s.outage > 0:
-            events.append((w0 + span * 0.3, "outage"))
-        return sorted((max(t, w0), kind) for t, kind in events)
+        if s.outage > 0:  # the quick run: from the start, while the openings' notifications go out
+            events.append((0.0 if s.quick else w0 + span * 0.3, "outage"))
+        return sorted((t if kind == "outage" else max(t, w0), kind) for t, kind in events)
 
     async def run(self) -> None:
         restarts = 0
@@ -413,7 +413,7 @@ async def collect(
         f_wf[execution] += 1
         if execution != "completed":
             problems.append(f"{d.id}: workflow {execution}")
-        history = await _history_counts(client, d.id)
+        history, ran = await _history_counts(client, d.id)
         f_wf["workflow_task_failed"] += history.get("failed", 0)
         f_wf["workflow_task_timed_out"] += history.get("timed_out", 0)
         f_wf["activity_task_timed_out"] += history.get("activity_timed_out", 0)
@@ -494,6 +494,10 @@ async def collect(
         f_esc["duplicated"] += len(dup_sent)
         # ---- notifications
         due = dict(exp.notifications)
+        for key, (begin, end) in exp.warning_windows.items():  # P3.e: no task ran while it could warn
+            if not any(begin <= t <= end for t in ran):
+                del due[key]
+                f_note["warnings_no_task_before_deadline"] += 1
         for s in exp.steps:
             if s.index not in skipped[s.obligation]:
                 due[s.key] = "escalation"
@@ -598,17 +602,25 @@ async def _final(client: Client, workflow_id: str) -> tuple[IncidentStatus | Non
     return None, name
 
 
-async def _history_counts(client: Client, workflow_id: str) -> Counter[str]:
+async def _history_counts(client: Client, workflow_id: str) -> tuple[Counter[str], list[datetime]]:
+    """Workflow task failures and timeouts, activity timeouts, and when each completed workflow task
+    started (``workflow.now()`` of that task): the moments the workflow could decide anything."""
     counts: Counter[str] = Counter()
+    ran: list[datetime] = []
+    started: datetime | None = None
     history = await client.get_workflow_handle(workflow_id).fetch_history()
     for event in history.events:
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            started = event.event_time.ToDatetime().replace(tzinfo=timezone.utc)
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and started is not None:
+            ran.append(started)
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
             counts["failed"] += 1
         elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
             counts["timed_out"] += 1
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
             counts["activity_timed_out"] += 1
-    return counts
+    return counts, ran
 
 
 def _outbox(path: Path) -> list[dict[str, Any]]:
@@ -707,6 +719,15 @@ async def campaign(settings: Settings, workdir: Path) -> dict[str, Any]:
         "server_down_s": [round(f.end - f.start, 1) for f in faults.done if f.kind == "server_restart"],
         "outages": [f.detail for f in faults.done if f.kind == "outage"],
         "worker_exits_unplanned": len(unplanned),
+        "timeline": [
+            {
+                "kind": f.kind,
+                "start": datetime.fromtimestamp(f.start, timezone.utc).isoformat(timespec="milliseconds"),
+                "seconds": round(f.end - f.start, 2),
+                "detail": f.detail,
+            }
+            for f in sorted(faults.done, key=lambda f: f.start)
+        ],  # fmt: skip
         "worker_starts": sum(w.starts for w in cluster.workers),
     }
     figures["run"] = {
@@ -756,6 +777,8 @@ def table(figures: dict[str, Any], settings: Settings) -> str:
         ("notifications 通知", f"due {n.get('due', 0)} / decided {n.get('decided', 0)} / outbox {n.get('outbox_delivered', 0)} / "
                                f"webhook {n.get('webhook_delivered', 0)}; lost {n.get('lost', 0)}, duplicated {n.get('duplicated', 0)}"),
         ("  of which", ", ".join(f"{k[4:]} {v}" for k, v in sorted(n.items()) if k.startswith("due_"))),
+        ("  warnings", f"not sent because no workflow task ran between the warning point and the deadline or the report "
+                       f"{n.get('warnings_no_task_before_deadline', 0)} (P3.e: a warning is for before the deadline; the 催办 follows)"),
         ("  channel", f"503 answers {n.get('webhook_refused_503', 0)}, listed pending during the run {n.get('listed_pending_during_run', 0)}, "
                       f"pending at the end {n.get('pending_at_end', 0)}; re-sent after a lost answer {n.get('webhook_resent_after_lost_answer', 0)} "
                       f"(at least once, P4.b; the receiver keeps a key once)"),
@@ -828,9 +851,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = datetime.now(timezone.utc)
     try:
         figures = asyncio.run(campaign(settings, workdir))
-    except RuntimeError as err:
+    except KeyboardInterrupt:
+        sys.stderr.write(f"faults.campaign: 已中断 interrupted (logs: {workdir / 'logs'})\n")
+        return 130
+    except Exception as err:  # noqa: BLE001 (one line for whoever runs it, never a traceback)
         sys.stderr.write(
-            f"faults.campaign: 演练无法进行 the campaign could not run: {err} (logs: {workdir / 'logs'})\n"
+            f"faults.campaign: 演练无法进行 the campaign could not run: {type(err).__name__}: {err} (logs: {workdir / 'logs'})\n"
         )
         return 3
     why = failed(figures)

@@ -185,6 +185,10 @@ class Expected:
     notifications: dict[str, str] = field(default_factory=dict)
     """Key → kind of every notification the timeline requires besides escalations (opened, warnings,
     major situations, transfer, leadership, coordination)."""
+    warning_windows: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    """Key → the span in which each warning could be sent: from its point (P3.e) to the deadline or the
+    report that met the obligation, whichever came first. A workflow that ran at no moment of it could not
+    warn (after the deadline the 催办 goes instead), which the engine's history shows."""
     closed_at: datetime | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -263,6 +267,7 @@ def expect(
         start = max(o.warn_at, created[o.id])
         if start <= o.due_at and (stop is None or stop > start):  # pending when its warning fell due
             out.notifications[key(o.id)] = "warning"  # P3.e
+            out.warning_windows[key(o.id)] = (start, o.due_at if stop is None else min(o.due_at, stop))
         if stop is None or stop <= o.due_at or not article3.escalates(o, event):
             continue
         index = 0
