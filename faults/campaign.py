@@ -521,6 +521,7 @@ async def collect(
         f_note["decided_not_due"] += len(decided - set(due))
         f_note["outbox_delivered"] += len(set(due) & set(outbox_keys))
         f_note["webhook_delivered"] += len(set(due) & set(web))
+        f_note["lost"] += len(set(due) - (set(outbox_keys) & set(web)))  # missing from either channel
         f_note["outbox_lost"] += len(set(due) - set(outbox_keys))
         f_note["webhook_lost"] += len(set(due) - set(web))
         f_note["outbox_unexpected"] += len(set(outbox_keys) - set(due))
@@ -558,9 +559,6 @@ async def collect(
         f_note["webhook_accepted_twice"] + f_note["outbox_two_rows_one_decision"]
         + f_note["outbox_unexpected"] + f_note["webhook_unexpected"]
     )  # fmt: skip
-    f_note["lost"] = len(
-        {p for p in problems if p.endswith("not in the outbox") or p.endswith("not received by the webhook")}
-    )
     stray = [k for k in accepted if not any(k.startswith(f"{d.id}/") for d in driven)]
     if stray:
         problems.append(f"{len(stray)} webhook key(s) of no incident driven: {stray[:3]}")
