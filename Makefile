@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check install worker clean
+.PHONY: run test check install worker campaign clean
 
 # A .venv of another Python (made by an older make with python3 = 3.12, say) is rebuilt, never reused.
 ifneq ($(shell $(BIN)/python -c '$(IS_311)' 2>/dev/null && echo ok),ok)
@@ -44,6 +44,11 @@ check: install
 ## make test: the checks, then the whole suite; it starts and stops its own servers on free loopback ports.
 test: check
 	$(BIN)/python -m pytest
+
+## make campaign: the fault campaign (README, "Fault campaign"): its own server, workers and receiver.
+##   make campaign ARGS="--quick"   or   ARGS="--incidents 40 --worker-kills 30 --seed 7 --json out.json"
+campaign: install
+	$(BIN)/python -m faults.campaign $(ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

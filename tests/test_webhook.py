@@ -1,6 +1,6 @@
 """The webhook channel (issue 11, P4.b): signed JSON, the idempotency key, Temporal's retries, permanent refusals.
 
-Against a local receiver (``tests.webhook_receiver``) that verifies every signature the README's way.
+Against a local receiver (``faults.receiver``) that verifies every signature the README's way.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from activities.channels import PERMANENT_REFUSAL, SqliteOutbox, WebhookChannel,
 from activities.channels.webhook import ATTEMPT_SECONDS, NOT_DELIVERED, TIMEOUT, encode, signature
 from activities.messages import Letter, render
 from activities.notify import Notifier
+from faults.receiver import Receiver, verify
 from starter import service
 from tests.conftest import UNIT, Clock, make_incident, query_status
 from tests.test_notifications import notification
-from tests.webhook_receiver import Receiver, verify
 from worker import build_worker
 from yuqing import config
 from yuqing.errors import YuqingError

@@ -1,8 +1,10 @@
-"""A province's webhook receiver for the tests: stdlib HTTP on a free loopback port, in a thread.
+"""A province's webhook receiver for the tests and the fault campaign: stdlib HTTP on a free loopback
+port, in a thread.
 
 It verifies each request's signature the way the README tells a receiver to, records what came
-(key, signature check, the status it answered), and answers as told: refusing (503 by default) for the
-first ``refuse_first`` requests and for ``refuse_for`` seconds from the first request, then accepting.
+(key, signature check, the status it answered, when), and answers as told: refusing (503 by default) for
+the first ``refuse_first`` requests, for ``refuse_for`` seconds from the first request, and while
+``down`` is set (the campaign's channel outage), then accepting.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class Received:
     document: dict[str, Any]
     headers: dict[str, str]
     at: float
+    """``time.monotonic()`` when it came."""
+    wall: float = 0.0
+    """``time.time()`` when it came (the campaign compares it with due times)."""
 
 
 class Receiver:
@@ -63,6 +68,8 @@ class Receiver:
         self.requests: list[Received] = []
         self._lock = threading.Lock()
         self._first: float | None = None
+        self.down = False
+        """While set, every signed request is refused with ``refusal`` (a channel outage)."""
         self._released = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -101,7 +108,7 @@ class Receiver:
             if self._first is None:
                 self._first = now
             self._seen += 1
-            refusing = self._seen <= self.refuse_first or now - self._first < self.refuse_for
+            refusing = self._seen <= self.refuse_first or now - self._first < self.refuse_for or self.down
         if not received.signed:
             return 401
         if refusing:
@@ -123,6 +130,7 @@ class Receiver:
                 received = Received(
                     key=headers.get("idempotency-key", ""), signed=signed, status=0,
                     document=json.loads(body.decode("utf-8")), headers=headers, at=time.monotonic(),
+                    wall=time.time(),
                 )  # fmt: skip
                 received.status = receiver._decide(received)
                 if receiver.delay:
