@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from collections.abc import Awaitable, Sequence
 
 import structlog
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.channels.base import Channel
 from activities.channels.webhook import PERMANENT_REFUSAL
@@ -18,6 +20,14 @@ REFUSED = PERMANENT_REFUSAL
 retried; the workflow lists the notification as refused (P4.b)."""
 HEARTBEAT_EVERY = 2.0
 """Seconds between heartbeats while a channel works (the SDK throttles what it sends to the server)."""
+
+
+def _left_of_window(info: activity.Info) -> float | None:
+    """Seconds left of the activity's schedule-to-close window (the workflow's retry window), if it has one."""
+    if not info.schedule_to_close_timeout:
+        return None
+    ends = info.scheduled_time + info.schedule_to_close_timeout
+    return (ends - datetime.now(timezone.utc)).total_seconds()
 
 
 async def _heartbeating(delivery: Awaitable[None]) -> None:
@@ -38,6 +48,8 @@ class Notifier:
 
     def __init__(self, channels: Sequence[Channel]) -> None:
         self._channels = list(channels)
+        self.attempt_seconds = sum(float(getattr(c, "attempt_seconds", 1.0)) for c in self._channels) + 1.0
+        """The longest one attempt may take: every channel's own bound, and a second to spare."""
 
     @activity.defn(name="deliver_notification")
     async def deliver(self, notification: Notification) -> None:
@@ -48,9 +60,19 @@ class Notifier:
         heartbeat timeout (set by the workflow) notices a dead worker long before the start-to-close,
         and a cancelled attempt stops its channel at once. Each channel also bounds its own attempt well
         under the start-to-close (the webhook: ``ATTEMPT_SECONDS``): an abandoned attempt never writes late."""
+        info = activity.info()
         log = structlog.get_logger("yuqing.notify").bind(
-            incident_id=notification.incident_id, key=notification.key, attempt=activity.info().attempt
+            incident_id=notification.incident_id, key=notification.key, attempt=info.attempt
         )
+        left = _left_of_window(info)
+        if left is not None and left < self.attempt_seconds:
+            # an attempt the window would cut off may still write and be answered 2xx after the workflow
+            # has listed it as pending, and then it is sent again (found by the fault campaign): not begun
+            raise ApplicationError(
+                f"重试时限将尽 the retry window ends in {left:.1f}s, less than an attempt may take "
+                f"({self.attempt_seconds:g}s): not attempted; it is retried after the window",
+                type="WindowEnding",
+            )
         letter = render(notification)
         for channel in self._channels:
             await _heartbeating(channel.deliver(letter))

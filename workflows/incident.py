@@ -95,6 +95,9 @@ REPORT = intake.REPORT_NAME
 DELIVER_UNTIL_DONE = "deliver-until-done"
 """``workflow.patched`` id of the fifth release: a notification not delivered within the retry window
 is listed as pending and retried until delivered (P4.b); before it, it was given up."""
+DUE_BEFORE_REPORT = "due-before-report"
+"""``workflow.patched`` id of the fifth release: steps and deadlines due before a report counts are
+applied before the report (``_due_before``), even when both reach the workflow in one task."""
 TASK_TIMEOUT = timedelta(seconds=30)
 """Of one workflow task (Temporal's default is 10 s): a flood of thousands of signals arrives in one
 task, and it must finish before its timeout, or every retry replays the same flood again."""
@@ -212,20 +215,37 @@ class IncidentWorkflow:
             self._ran_before, record.awake_at = record.awake_at, now
         return self._ran_before
 
-    def _tick(self, now: datetime) -> None:
-        """Apply every warning (P3.e), deadline (A3.x, P3.f) and escalation (P4.a) due at ``now``."""
+    def _tick(self, now: datetime, as_of: datetime | None = None) -> None:
+        """Apply every warning (P3.e), deadline (A3.x, P3.f) and escalation (P4.a) due at ``as_of``
+        (default ``now``), recorded as sent ``now``."""
         record = self._ready()
+        as_of = as_of or now
         for obligation in record.obligations:
-            if article3.warning_due(obligation, now):
+            if article3.warning_due(obligation, as_of):
                 obligation.warned_at = now
                 self._warn(obligation, now)
-            if article3.becomes_overdue(obligation, now):
+            if article3.becomes_overdue(obligation, as_of):
                 obligation.status = ObligationStatus.OVERDUE
                 workflow.logger.warning("deadline missed", extra={"obligation": obligation.id})
             if article3.escalates(obligation, record.event):
-                for index in article4.due_steps(obligation, now):
+                for index in article4.due_steps(obligation, as_of):
                     self._escalate(obligation, index, now)
         self._keep_bounded()
+
+    def _due_before(self, counted: datetime) -> None:
+        """What fell due before a report counts is decided first (D.esc, P4.a): a report reaching the
+        workflow in the same task as a deadline's timer (after an outage of the workers) and counted at
+        its arrival must not hide the step due before it. Behind ``workflow.patched``, asked only when
+        something is due."""
+        record, as_of = self._ready(), counted - article3.AFTER_DUE
+        due = any(
+            article3.warning_due(o, as_of)
+            or article3.becomes_overdue(o, as_of)
+            or (article3.escalates(o, record.event) and o.status == ObligationStatus.OVERDUE and article4.due_steps(o, as_of))
+            for o in record.obligations
+        )
+        if due and workflow.patched(DUE_BEFORE_REPORT):
+            self._tick(workflow.now(), as_of)
 
     def _next_wake(self, now: datetime) -> datetime | None:
         """The next moment a rule needs the workflow awake: a durable timer until then (D2)."""
@@ -400,6 +420,7 @@ class IncidentWorkflow:
         input, record = self._inputs()
         now = workflow.now()
         counted = article4.counted_time(report.filed_at, now, input.policy.filing_grace, self._awake())
+        self._due_before(counted)
         ref = ReportRef(
             seq=record.reports_total + 1,
             report_id=report.report_id,

@@ -15,5 +15,7 @@ class Channel(Protocol):
     """
 
     name: str
+    # optionally ``attempt_seconds: float``: the longest one delivery may take (default 1 s), so the
+    # activity never begins an attempt its retry window would cut off (``activities.notify``)
 
     async def deliver(self, letter: Letter) -> None: ...

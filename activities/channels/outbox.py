@@ -58,6 +58,8 @@ class SqliteOutbox:
     def __init__(self, path: Path, lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        self.attempt_seconds = lock_timeout + 1.0
+        """The longest one delivery may take (``activities.notify``)."""
         self._ready = False
 
     def _connect(self) -> sqlite3.Connection:

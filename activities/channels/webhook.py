@@ -87,6 +87,8 @@ class WebhookChannel:
         self._secret = secret.encode("utf-8") if isinstance(secret, str) else secret
         self._timeout = timeout
         self._attempt_seconds = attempt_seconds
+        self.attempt_seconds = attempt_seconds
+        """The longest one delivery may take (``activities.notify``)."""
         self._client: httpx.AsyncClient | None = None
         self._log = structlog.get_logger("yuqing.notify.webhook")
 
