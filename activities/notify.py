@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
 from collections.abc import Awaitable, Sequence
+from datetime import datetime, timezone
 
 import structlog
 from temporalio import activity

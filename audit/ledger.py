@@ -205,6 +205,7 @@ def incident_ledger(chain: Sequence[RunReport]) -> IncidentLedger:
     as_of = record.closed_at or latest.last_event_at or record.opened_at
     deliveries: dict[str, str] = {}
     failed: set[str] = set()
+    pending: set[str] = set()
     obligations: dict[str, Obligation] = {}
     journals = []
     for run in chain:
@@ -215,11 +216,16 @@ def incident_ledger(chain: Sequence[RunReport]) -> IncidentLedger:
         if journal is not None:
             journals.append(journal)
             obligations.update((o.id, o) for o in journal.dropped)
-            failed.update(f.key for f in journal.failures if f.state != "delivered")
+            failed.update(f.key for f in journal.failures if f.state not in ("delivered", "pending"))
+            pending.update(f.key for f in journal.failures if f.state == "pending")
         if view is not None:
             obligations.update((o.id, o) for o in view.obligations)
             failed.update(f.key for f in view.delivery_failures if f.state != "pending")
-    for key in failed:  # recorded as undelivered (P4.b), whatever an abandoned activity last said
+            pending.update(f.key for f in view.delivery_failures if f.state == "pending")
+    for key in pending:  # past the retry window and still retried (P4.b) unless its delivery is on record
+        if deliveries.get(key) != "delivered":
+            deliveries[key] = "pending"
+    for key in failed:  # refused or given up (P4.b), whatever an abandoned activity last said
         if deliveries.get(key) != "delivered":
             deliveries[key] = "failed"
     escalations = [e for j in journals for e in j.escalations]

@@ -354,9 +354,12 @@ async def verify(
             facts["deliveries"][key] = outcome
         if key in seen:
             before, before_closed_at = closed.get(seen[key], ("pending", 0))
+            seen[key] = event_id
             if before != "failed" or not 0 < before_closed_at < event_id:  # P4.b: again only after a failure
                 problems.append(f"事件 {event_id}：通知重复 notification {key} scheduled twice (P4.b)")
-            seen[key] = event_id
+                continue
+            if outcome == "failed" and last_task_completed > closed_at:
+                failed_keys.append(key)
             continue
         seen[key] = event_id
         want = expected.get(key)

@@ -852,7 +852,7 @@ class IncidentWorkflow:
         try:
             await self._attempt(notification, None, until_delivered(workflow.random().random()))
         except ActivityError as err:  # only a permanent refusal ends the retries
-            self._delivered_late(notification)
+            self._overdue.discard(notification.key)
             self._undelivered(notification, err.cause or err, "refused")
             return
         self._delivered_late(notification)

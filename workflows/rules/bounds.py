@@ -129,12 +129,14 @@ def trim(record: IncidentRecord) -> None:
 
 
 def note_failure(failures: Sequence[DeliveryFailure], failure: DeliveryFailure) -> list[DeliveryFailure]:
-    """The record's ``delivery_failures`` after ``failure`` (P4.b): a ``delivered`` one takes its key's
-    pending entry off the list; any other is appended, the list keeping its last ``KEEP_FAILURES``.
+    """The record's ``delivery_failures`` after ``failure`` (P4.b): a key's pending entry leaves the list
+    when the key is delivered, refused or given up; any but ``delivered`` is appended, the list keeping
+    its last ``KEEP_FAILURES``.
     The workflow and the audit (replaying a run's journal over the carried list) both use it."""
+    still = [f for f in failures if not (f.key == failure.key and f.state == "pending")]  # no longer pending
     if failure.state == "delivered":
-        return [f for f in failures if not (f.key == failure.key and f.state == "pending")]
-    return last([*failures, failure], KEEP_FAILURES)
+        return still
+    return last([*still, failure], KEEP_FAILURES)
 
 
 def size_of(record: IncidentRecord) -> int:
