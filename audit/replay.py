@@ -346,6 +346,7 @@ async def verify(
         elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             last_task_completed = e.event_id
     seen: dict[str, int] = {}
+    first_sent: dict[str, Notification] = {}
     failed_keys: list[str] = []
     for event_id, n in scheduled.items():
         key = n.key
@@ -358,10 +359,13 @@ async def verify(
             if before != "failed" or not 0 < before_closed_at < event_id:  # P4.b: again only after a failure
                 problems.append(f"事件 {event_id}：通知重复 notification {key} scheduled twice (P4.b)")
                 continue
+            if n != first_sent[key]:  # sent again after its window: the same notification, word for word
+                problems.append(f"事件 {event_id}：通知 {key} 重发内容不同 sent again with other content (P4.b)")
             if outcome == "failed" and last_task_completed > closed_at:
                 failed_keys.append(key)
             continue
         seen[key] = event_id
+        first_sent[key] = n
         want = expected.get(key)
         if want is None:
             problems.append(f"事件 {event_id}：通知 {key} 无对应记录 a notification the record does not explain")

@@ -325,7 +325,8 @@ def incident(status: IncidentStatus, now: datetime, execution: Execution | None 
         parts.append(table if records else Text(none, style="dim"))
     if status.delivery_failures:
         pending = f"；{status.delivery_pending} 条重发中 being retried" if status.delivery_pending else ""
-        failures = _table(f"投递失败 delivery failures{_more(status.delivery_failures_total, len(status.delivery_failures))}{pending}",
+        counted = f"（列出 {len(status.delivery_failures)} 条；累计 {status.delivery_failures_total} 次未按时送达 listed; times not delivered in time）"
+        failures = _table(f"投递失败 delivery failures{counted}{pending}",
                           [("状态 state", False), ("通知 key", True), ("时间 since", False), ("错误 error", True)])  # fmt: skip
         for f in status.delivery_failures:
             failures.add_row(DELIVERY_STATE_ZH.get(f.state, f.state), f.key, clock(f.at), f.error)

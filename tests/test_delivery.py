@@ -31,12 +31,19 @@ from audit.export import export
 from audit.replay import audit
 from starter import render as views
 from starter import service
-from tests.conftest import UNIT, make, make_incident, query_status
+from tests.conftest import OFFICE, UNIT, make, make_incident, query_status
 from tests.test_notifications import notification
 from worker import build_worker
 from workflows.rules import bounds
 from workflows.rules.delivery import NOTIFY_ATTEMPT, NOTIFY_HEARTBEAT
-from yuqing.models import EventGrade, IncidentRecord, MajorSituationReport, OpinionLevel
+from yuqing.models import (
+    CloseRequest,
+    EventGrade,
+    IncidentRecord,
+    IncidentState,
+    MajorSituationReport,
+    OpinionLevel,
+)
 from yuqing.policy import load_policy
 
 WINDOW = load_policy().model_copy(update={"notification_retry_hours": 2 / 3600, "evaluation_window_days": 0.0})
@@ -143,6 +150,30 @@ async def test_p4_b_an_outage_beyond_the_retry_window_delays_and_loses_nothing(
         assert [(r.outcome, r.reasons) for r in result.runs] == [("identical", [])]
         assert {result.runs[0].deliveries[k] for k in listed} == {"delivered"}
         await handle.terminate("test over")
+
+
+async def test_p4_b_a_closed_incident_completes_only_when_its_notifications_are_delivered(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Closed (办结) while the channel is down: the incident's workflow stays open until every notification
+    is delivered (never given up), then completes with nothing pending."""
+    outbox = SqliteOutbox(tmp_path / "outbox.db", lock_timeout=0.3)
+    assert outbox.rows() == []
+    queue = f"closing-{uuid.uuid4().hex[:6]}"
+    release = hold_lock(outbox.path)
+    async with build_worker(env.client, [outbox], task_queue=queue):
+        handle = await service.open_incident(env.client, make_incident(), opened_by=UNIT, task_queue=queue, policy=WINDOW)
+        await service.file_report(env.client, handle.id, make(CloseRequest, by=OFFICE, text="省政府办公厅决定办结"))
+        deadline = time.monotonic() + 60
+        while not (status := await query_status(handle)).delivery_pending:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.2)
+        assert status.state == IncidentState.CLOSED
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING  # not completed: still delivering
+        release()
+        final = await asyncio.wait_for(handle.result(), 90)
+    assert final.delivery_pending == 0 and final.delivery_failures == []
+    assert [r["kind"] for r in outbox.rows(handle.id)] == ["opened"]
 
 
 class RefusingChannel:

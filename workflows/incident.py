@@ -183,9 +183,25 @@ class IncidentWorkflow:
         if self._article_5():
             await self._evaluation_window()
         self._publish()
+        if (self._deliveries or self._queued) and workflow.patched(DELIVER_UNTIL_DONE):
+            await self._deliver_before_completing()
         await self._drain(None)
         workflow.logger.info("incident closed", extra={"reason": record.close_reason, "closed_by": record.closed_by})
         return self.status()
+
+    async def _deliver_before_completing(self) -> None:
+        """Closed, the incident completes once every notification is delivered (P4.b: never given up). A
+        channel down for long keeps it open, so meanwhile it still hands over to a new run when its
+        history grows (rejected signals to a closed incident still enter it)."""
+        input, _ = self._inputs()
+        while self._deliveries or self._queued:
+            self._awake()
+            size = self._run_size()
+            reason = bounds.handover(size, self._journal, input.limits)
+            if reason is not None:
+                await self._continue_as_new(reason, size)
+            self._changed = False
+            await workflow.wait_condition(lambda: self._changed or not (self._deliveries or self._queued))
 
     async def _evaluation_window(self) -> None:
         """P5.b: closed, the incident waits for the office's evaluation (A5.1) with every clock stopped,
@@ -420,7 +436,8 @@ class IncidentWorkflow:
         input, record = self._inputs()
         now = workflow.now()
         counted = article4.counted_time(report.filed_at, now, input.policy.filing_grace, self._awake())
-        self._due_before(counted)
+        transfer_at_arrival = isinstance(report, TransferOrder) and self._article_5()  # it applies at ``now``
+        self._due_before(now if transfer_at_arrival else counted)
         ref = ReportRef(
             seq=record.reports_total + 1,
             report_id=report.report_id,

@@ -78,8 +78,16 @@ class NondeterminismAlarm(logging.Filter):
         """The latest alarm's incident id, run id and reason (for the tests)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno > logging.DEBUG or not record.msg.startswith("Evicting workflow"):
+        try:
+            return self._check(record)
+        except Exception:  # never break the SDK's own logging
             return True
+
+    def _check(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG:
+            return True
+        if not (isinstance(record.msg, str) and record.msg.startswith("Evicting workflow")):
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
         run_id, message = (record.args or ("", ""))[:2] if isinstance(record.args, tuple) else ("", "")
         if "Nondeterminism" in str(message) or "NonDeterministic" in str(message):
             self.count += 1
