@@ -65,7 +65,8 @@ class Notifier:
             incident_id=notification.incident_id, key=notification.key, attempt=info.attempt
         )
         left = _left_of_window(info)
-        if left is not None and left < self.attempt_seconds:
+        window = info.schedule_to_close_timeout.total_seconds() if info.schedule_to_close_timeout else 0.0
+        if left is not None and left < min(self.attempt_seconds, window / 2):  # a window shorter than an attempt: half
             # an attempt the window would cut off may still write and be answered 2xx after the workflow
             # has listed it as pending, and then it is sent again (found by the fault campaign): not begun
             raise ApplicationError(

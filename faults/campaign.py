@@ -494,16 +494,16 @@ async def collect(
         f_esc["duplicated"] += len(dup_sent)
         # ---- notifications
         due = dict(exp.notifications)
-        for key, (begin, end) in exp.warning_windows.items():  # P3.e: no task ran while it could warn
-            if not any(begin <= t <= end for t in ran):
-                del due[key]
+        decided = {f"{d.id}/opened/0/1"} | {f"{d.id}/{w.obligation_id}/0/1" for w in status.warnings}
+        decided |= set(sent_keys) | {n.key for n in status.notices}
+        decided |= {f"{d.id}/major_situation#{r.seq}/0/1" for r in status.reports if r.type.value == "major_situation"}
+        for key, (begin, end) in exp.warning_windows.items():  # P3.e: no task seen running while it could warn
+            if key not in decided and not any(begin <= t <= end for t in ran):
+                del due[key]  # optional: a task at the window's very edge may still have sent it (then it counts)
                 f_note["warnings_no_task_before_deadline"] += 1
         for s in exp.steps:
             if s.index not in skipped[s.obligation]:
                 due[s.key] = "escalation"
-        decided = {f"{d.id}/opened/0/1"} | {f"{d.id}/{w.obligation_id}/0/1" for w in status.warnings}
-        decided |= set(sent_keys) | {n.key for n in status.notices}
-        decided |= {f"{d.id}/major_situation#{r.seq}/0/1" for r in status.reports if r.type.value == "major_situation"}
         if status.warnings_total != len(status.warnings) or status.notices_total != len(status.notices):
             problems.append(f"{d.id}: warnings or notices trimmed; decisions not all listed")
         outbox_keys = Counter(r["key"] for r in outbox_rows if r["incident_id"] == d.id)
