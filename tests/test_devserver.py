@@ -52,7 +52,7 @@ async def test_make_run_persists_and_stops_cleanly(tmp_path: Path) -> None:
         **os.environ,
         "YUQING_VAR": str(tmp_path / "var"),
         "YUQING_DEV_PORT": str(port),
-        "YUQING_UI_PORT": str(free_port()),
+        "YUQING_UI_PORT": str(free_port()), "YUQING_HTTP_PORT": str(free_port()),
         "YUQING_TASK_QUEUE": "devserver-test",
     }
     env.pop("TEMPORAL_ADDRESS", None)
@@ -92,7 +92,7 @@ async def test_a_killed_make_run_leaves_no_server_behind(tmp_path: Path) -> None
     port and the SQLite file. It now goes down with its parent."""
     port = free_port()
     env = {**os.environ, "YUQING_VAR": str(tmp_path / "var"), "YUQING_DEV_PORT": str(port),
-           "YUQING_UI_PORT": str(free_port()), "YUQING_TASK_QUEUE": "devserver-kill-test"}  # fmt: skip
+           "YUQING_UI_PORT": str(free_port()), "YUQING_HTTP_PORT": str(free_port()), "YUQING_TASK_QUEUE": "devserver-kill-test"}  # fmt: skip
     env.pop("TEMPORAL_ADDRESS", None)
     proc = await start_devserver(env)
     proc.kill()
@@ -110,7 +110,7 @@ async def test_a_killed_make_run_leaves_no_server_behind(tmp_path: Path) -> None
 def _env(tmp_path: Path, queue: str) -> tuple[dict[str, str], int]:
     port = free_port()
     env = {**os.environ, "YUQING_VAR": str(tmp_path / "var"), "YUQING_DEV_PORT": str(port),
-           "YUQING_UI_PORT": str(free_port()), "YUQING_TASK_QUEUE": queue}  # fmt: skip
+           "YUQING_UI_PORT": str(free_port()), "YUQING_HTTP_PORT": str(free_port()), "YUQING_TASK_QUEUE": queue}  # fmt: skip
     env.pop("TEMPORAL_ADDRESS", None)
     return env, port
 
@@ -158,7 +158,7 @@ async def test_make_run_killed_with_sigkill_leaves_no_server(tmp_path: Path) -> 
     await _nobody_listens(port)
 
 
-@pytest.mark.parametrize("which", ["YUQING_DEV_PORT", "YUQING_UI_PORT"])
+@pytest.mark.parametrize("which", ["YUQING_DEV_PORT", "YUQING_UI_PORT", "YUQING_HTTP_PORT"])
 async def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path, which: str) -> None:
     """A port in use (another make run, a stranger's server) used to give "address already in use" and then a
     worker attached to the stranger; now a clear error naming the port, and nothing starts."""

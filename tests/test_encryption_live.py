@@ -61,7 +61,7 @@ async def test_make_run_with_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         **os.environ,
         "YUQING_VAR": str(tmp_path / "var"),
         "YUQING_DEV_PORT": str(port),
-        "YUQING_UI_PORT": str(ui_port),
+        "YUQING_UI_PORT": str(ui_port), "YUQING_HTTP_PORT": str(free_port()),
         "YUQING_CODEC_PORT": str(codec_port),
         "YUQING_TASK_QUEUE": "encryption-test",
         KEYS_ENV: str(keys),
@@ -163,7 +163,7 @@ async def test_a_broken_key_file_is_one_clear_line(tmp_path: Path) -> None:
     env = {**os.environ, KEYS_ENV: str(keys), "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}
     status = await run(str(YUQING), "status", "YQ-20261125-1432-7f3a", env=env)
     failed(status, 1, "line 2", "5 bytes")
-    env.update(YUQING_VAR=str(tmp_path / "var"), YUQING_DEV_PORT=str(free_port()), YUQING_UI_PORT=str(free_port()))
+    env.update(YUQING_VAR=str(tmp_path / "var"), YUQING_DEV_PORT=str(free_port()), YUQING_UI_PORT=str(free_port()), YUQING_HTTP_PORT=str(free_port()))
     for module in ("worker", "yuqing.devserver"):
         started = await run(sys.executable, "-m", module, env=env)
         assert started.code == 1 and "Traceback" not in started.err, str(started)

@@ -100,12 +100,14 @@ def main() -> None:
     host = "127.0.0.1"
     port = int(os.environ.get("YUQING_DEV_PORT", "7233"))
     ui_port = int(os.environ.get("YUQING_UI_PORT", "8233"))
+    http_port = int(os.environ.get("YUQING_HTTP_PORT") or port + 10)  # 7243: the server's HTTP API, as Temporal's own
     try:
         _owned_by_parent()
     except Stop:
         exit_now(1)
     for what, number, variable in (("Temporal 服务 the Temporal server", port, "YUQING_DEV_PORT"),
-                                   ("Web UI", ui_port, "YUQING_UI_PORT")):  # fmt: skip
+                                   ("Web UI", ui_port, "YUQING_UI_PORT"),
+                                   ("HTTP API", http_port, "YUQING_HTTP_PORT")):  # fmt: skip
         if taken(host, number):
             log.error(
                 f"端口 {number} 已被占用，{what} 无法启动 port {number} is already in use: is another `make run` or "
@@ -123,7 +125,7 @@ def main() -> None:
         exit_now(1)
     command = [
         str(config.binary("temporal")), "server", "start-dev",
-        "--ip", host, "--port", str(port), "--ui-port", str(ui_port),
+        "--ip", host, "--port", str(port), "--ui-port", str(ui_port), "--http-port", str(http_port),
         "--db-filename", str(db), "--sqlite-pragma", "journal_mode=wal",
         "--log-level", "error",
         *SERVER_LIMITS,
