@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check install worker clean
+.PHONY: run test check install worker bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ check: install
 ## make test: the checks, then the whole suite; it starts and stops its own servers on free loopback ports.
 test: check
 	$(BIN)/python -m pytest
+
+## make bench: the benchmark suite against the bare twin (bench/suite.py); writes bench/results.json.
+## ARGS=--quick for a smoke run of seconds.
+bench: install
+	$(BIN)/python -m bench.suite $(ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
