@@ -4,19 +4,22 @@
 
 The incident's is ``worker.build_worker`` with the production channels (the SQLite outbox and the
 log) and the production log level; the twin's has the same converter and worker settings. It prints
-``ready`` once polling and stops on SIGTERM. ``bench.suite`` reads its CPU time and memory from /proc.
+``ready`` once polling and stops on SIGTERM. With ``YUQING_BENCH_PROFILE=PATH`` it profiles every
+thread (yappi, CPU time; ``pip install yappi``) and writes pstats to PATH when it stops. ``bench.suite`` reads its CPU time and memory from /proc.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench.twin import BareTwin, twin_notify
 from yuqing import config
@@ -32,17 +35,27 @@ async def serve(address: str, queue: str, kind: str, outbox: Path) -> None:
 
         worker = build_worker(client, build_channels(["outbox", "log"], outbox), task_queue=queue)
     else:
-        worker = Worker(
-            client, task_queue=queue, workflows=[BareTwin], activities=[twin_notify], disable_payload_error_limit=True
+        worker = Worker(  # the same settings, its module passed through the sandbox as the incident's is
+            client, task_queue=queue, workflows=[BareTwin], activities=[twin_notify], disable_payload_error_limit=True,
+            workflow_runner=SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("bench")),
         )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    profile = os.environ.get("YUQING_BENCH_PROFILE")
+    if profile:  # every thread (workflow activations run on the worker's executor threads)
+        import yappi
+
+        yappi.set_clock_type("cpu")
+        yappi.start()
     async with worker:
         sys.stdout.write("ready\n")
         sys.stdout.flush()
         await stop.wait()
+    if profile:
+        yappi.stop()
+        yappi.get_func_stats().save(profile, type="pstat")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ class SqliteOutbox:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._ready = False
+        self._local = threading.local()
 
     def _connect(self) -> sqlite3.Connection:
         if not self._ready:  # once per process: the file, WAL mode and the schema
@@ -61,10 +63,17 @@ class SqliteOutbox:
             self._ready = True
         return sqlite3.connect(self.path, timeout=30)
 
+    def _kept(self) -> sqlite3.Connection:
+        """This thread's connection, opened once and kept (deliveries run on a few pool threads)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
     def record(self, letter: Letter) -> bool:
         """Store ``letter`` once; return whether this call was the first (``False`` on a retry)."""
         n = letter.notification
-        with self._connect() as conn:
+        with self._kept() as conn:  # one transaction: committed, or rolled back on an error
             inserted = conn.execute(
                 """INSERT INTO notifications (key, incident_id, kind, obligation_id, level, round, target,
                        target_name, action, at, subject, body, payload, recorded_at, role, section)
