@@ -34,6 +34,7 @@ import contextlib
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -710,6 +711,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--escalations takes two counts")
     out = args.out or (Path(tempfile.gettempdir()) / "yuqing-bench-quick.json" if params.quick else ROOT / "bench" / "results.json")
     configure(level="ERROR")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stopped: the servers and workers stop too
     result = asyncio.run(run(params, out))
     sys.stdout.write(result["table"] + "\n")
     sys.stdout.write(json.dumps(result["ratios"]) + "\n")
