@@ -6,12 +6,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check install worker campaign clean
+.PHONY: run test check install worker campaign bench clean
 
 # A .venv of another Python (made by an older make with python3 = 3.12, say) is rebuilt, never reused.
 ifneq ($(shell $(BIN)/python -c '$(IS_311)' 2>/dev/null && echo ok),ok)
 .PHONY: $(STAMP)
 endif
+
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -49,6 +50,10 @@ test: check
 ##   make campaign ARGS="--quick"   or   ARGS="--incidents 40 --worker-kills 30 --seed 7 --json out.json"
 campaign: install
 	$(BIN)/python -m faults.campaign $(ARGS)
+## make bench: the benchmark suite against the bare twin (bench/suite.py); writes bench/results.json.
+## ARGS=--quick for a smoke run of seconds.
+bench: install
+	$(BIN)/python -m bench.suite $(ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ from typing import NoReturn
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.assessment import write_circular_activity
 from activities.channels import Channel, build_channels, close_channels
@@ -28,6 +29,13 @@ from yuqing.logging import configure
 from yuqing.process import exit_now
 
 log = structlog.get_logger("yuqing.worker")
+
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"))
+"""The sandbox, with the workflow modules passed through like the rules and models they import: the
+sandbox would otherwise execute ``workflows/incident.py`` again for every new workflow instance (about
+a third of a short incident's worker CPU and most of an open incident's memory, bench/RESULTS.md).
+Workflow code is kept deterministic by ``ruff`` (TID251: no clocks, randomness or uuid4 in
+``workflows/``) and by the golden histories, as the rules it calls always were."""
 
 
 def build_worker(client: Client, channels: Sequence[Channel], task_queue: str | None = None) -> Worker:
@@ -47,6 +55,7 @@ def build_worker(client: Client, channels: Sequence[Channel], task_queue: str | 
         activities=[Notifier(channels).deliver, write_circular_activity],
         interceptors=[telemetry.RunIds()],
         disable_payload_error_limit=True,
+        workflow_runner=WORKFLOW_RUNNER,
     )
 
 

@@ -17,13 +17,19 @@ run is also checked against the same history (``verify``):
 - timers (D2): every durable timer is set for a moment a rule names in the record (a warning time,
   a deadline or an escalation step), and no timer fired before that moment.
 
-Histories are replayed on all cores: one process per core (spawned), each replaying a share of the
-files one after the other. A history whose content was altered is reported, never passed.
+Histories are replayed on all cores: a pool of processes, one per core (spawned once and kept for the
+next audit in the same process), each replaying a share of the files one after the other. The
+project's own workflow is replayed without the sandbox: the sandbox guards workflow code against
+calls that are not deterministic while it runs in a worker (where it stays on); a replay of code this
+project ships and tests in the sandbox gains nothing from it but its cost (a fresh module per history).
+The determinism checks are the core's and stay: every command is compared with the history, and an
+activation over 2 s still fails. A history whose content was altered is reported, never passed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import hashlib
 import json
@@ -31,8 +37,11 @@ import logging
 import multiprocessing
 import os
 import re
+import signal
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -42,7 +51,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime, TelemetryConfig
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
 from audit import capture
@@ -71,9 +80,9 @@ from yuqing.models import (
 
 NOTIFY_ACTIVITY = "deliver_notification"
 POOL_MIN_FILES = 64
-"""Below this many files one process is faster: a spawned process takes about 1.4 s to start and
-import, a history about 35 ms to replay and check (measured on 2 cores: 340 files in 12.1 s in one
-process, 7.8 s on two)."""
+"""Below this many files one process is faster, unless the pool is already running: a spawned process
+takes about 1.4 s to start and import, a history about 10 ms to replay and check without the sandbox
+(bench/RESULTS.md)."""
 TIMER_TOLERANCE = timedelta(milliseconds=1)
 
 Outcome = Literal["identical", "nondeterministic", "failed", "inconsistent", "altered", "unreadable", "missing"]
@@ -461,6 +470,10 @@ def _quiet() -> Iterator[None]:
 def make_replayer(
     workflows: Sequence[type] = (IncidentWorkflow,), *, data_converter: DataConverter | None = None, **options: Any
 ) -> Replayer:
+    """A replayer with the production converter; the project's own workflow without the sandbox (the
+    module docstring), any other (a test's altered copy) in it."""
+    if list(workflows) == [IncidentWorkflow]:
+        options.setdefault("workflow_runner", UnsandboxedWorkflowRunner())
     return Replayer(
         workflows=list(workflows),
         data_converter=data_converter or config.data_converter(),
@@ -560,6 +573,42 @@ def replay_batch(paths: list[str]) -> list[dict[str, Any]]:
     return [r.model_dump(mode="json") for r in reports]
 
 
+_POOL: tuple[ProcessPoolExecutor, int] | None = None
+
+
+def _die_with_parent() -> None:
+    """In each process of the pool (Linux): it ends with the process that made it, even one that
+    leaves without shutting the pool down (``yuqing.process.exit_now``)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """The process pool, started once and reused by every later audit in this process."""
+    global _POOL
+    if _POOL is not None and _POOL[1] != workers:
+        shutdown_pool()
+    if _POOL is None:
+        context = multiprocessing.get_context("spawn")
+        _POOL = (ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_die_with_parent), workers)
+        atexit.register(shutdown_pool)
+    return _POOL[0]
+
+
+def shutdown_pool() -> None:
+    """Stop the pool's processes (they also end with this process)."""
+    global _POOL
+    if _POOL is not None:
+        _POOL[0].shutdown(wait=False, cancel_futures=True)
+        _POOL = None
+
+
+def pool_running() -> bool:
+    return _POOL is not None
+
+
 def _chunks(paths: Sequence[Path], workers: int) -> list[list[str]]:
     """About four chunks per process, largest files first, so the processes finish together."""
     ordered = sorted(paths, key=lambda p: p.stat().st_size, reverse=True)
@@ -586,7 +635,7 @@ async def audit(
     config.data_converter()  # a broken key file: one clear error here (KeyFileError), not one per process
     manifest_problems, missing = check_against_manifests(files)
     if workers is None:
-        workers = (os.cpu_count() or 1) if len(files) >= POOL_MIN_FILES else 1
+        workers = (os.cpu_count() or 1) if len(files) >= POOL_MIN_FILES or pool_running() else 1
     workers = min(workers, max(len(files), 1))
     total = len(files)
     done = 0
@@ -599,15 +648,22 @@ async def audit(
             progress(total, total)
     else:
         loop = asyncio.get_running_loop()
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for attempt in (1, 2):  # a pool whose processes died (their thread ended, a kill) is started anew
+            pool = _pool(workers)
             futures = [loop.run_in_executor(pool, replay_batch, chunk) for chunk in _chunks(files, workers)]
-            for future in asyncio.as_completed(futures):
-                batch = [RunReport.model_validate(r) for r in await future]
-                reports.extend(batch)
-                done += len(batch)
-                if progress:
-                    progress(done, total)
+            try:
+                for future in asyncio.as_completed(futures):
+                    batch = [RunReport.model_validate(r) for r in await future]
+                    reports.extend(batch)
+                    done += len(batch)
+                    if progress:
+                        progress(done, total)
+                break
+            except BrokenProcessPool:
+                shutdown_pool()
+                if attempt == 2:
+                    raise
+                reports, done = [], 0
         order = {str(p): i for i, p in enumerate(files)}
         reports.sort(key=lambda r: order.get(r.file, len(order)))
     for report in reports:

@@ -43,7 +43,7 @@ UNITS = ["370102-jyj", "370100-jyj", "370211-jyj", "370300-jyj", "sz-jyt", "3701
 LEVELS = [OpinionLevel.GENERAL, OpinionLevel.RELATIVELY_MAJOR, OpinionLevel.MAJOR, OpinionLevel.PARTICULARLY_MAJOR]
 
 
-async def populate(client: Client, count: int, concurrency: int = 32) -> None:
+async def populate(client: Client, count: int, concurrency: int = 32, task_queue: str = TASK_QUEUE) -> None:
     """``count`` incidents discovered over the last days; every third answered, every second closed and
     evaluated by the office (a closed, evaluated incident completes: its ledger line is cacheable)."""
     gate = asyncio.Semaphore(concurrency)
@@ -53,7 +53,7 @@ async def populate(client: Client, count: int, concurrency: int = 32) -> None:
         async with gate:
             unit = UNITS[i % len(UNITS)]
             incident = make_incident(unit=unit, level=LEVELS[i % len(LEVELS)], discovered_at=now - timedelta(hours=i % 40))
-            handle = await service.open_incident(client, incident, opened_by=OFFICE, task_queue=TASK_QUEUE, policy=POLICY)
+            handle = await service.open_incident(client, incident, opened_by=OFFICE, task_queue=task_queue, policy=POLICY)
             if i % 3 == 0:
                 await service.file_report(client, handle.id, release(by=unit))
             if i % 2 == 0:
@@ -79,36 +79,45 @@ async def fetch_only(client: Client, since: datetime) -> int:
     return len(runs)
 
 
-async def main_async(count: int) -> dict[str, Any]:
-    configure(level="ERROR")
-    env = await start_env()
-    try:
-        async with build_worker(env.client, [], task_queue=TASK_QUEUE):
-            started = time.perf_counter()
-            await populate(env.client, count)
-            populated = time.perf_counter() - started
-            await asyncio.sleep(2)  # visibility catches up
-            today = datetime.now(SHANGHAI).date()
-            period = Period(from_=today - timedelta(days=3), to=today)
-            t0 = time.perf_counter()
-            runs = await fetch_only(env.client, datetime.now(timezone.utc) - timedelta(hours=2))
-            fetch = time.perf_counter() - t0
-            with tempfile.TemporaryDirectory() as cache:
-                measured: dict[str, float] = {}
-                for name in ("cold", "warm"):
-                    t0 = time.perf_counter()
-                    ledgers, problems = await collect(env.client, period, 365, cache_dir=Path(cache))
-                    result = assess(ledgers, period, now=datetime.now(timezone.utc))
-                    measured[name] = time.perf_counter() - t0
-            assert result.totals.incidents == count, (result.totals.incidents, count, problems[:3])
-    finally:
-        await env.shutdown()
+async def measure_assess(
+    client: Client, count: int, *, task_queue: str, cache: Path, visibility_lag: float = 2.0
+) -> dict[str, Any]:
+    """Populate ``count`` incidents (a worker polls ``task_queue``) and time the assessment of their period,
+    cold then warm (``cache``: the ledger cache, empty at first). The server should hold no other incidents."""
+    started = time.perf_counter()
+    await populate(client, count, task_queue=task_queue)
+    populated = time.perf_counter() - started
+    await asyncio.sleep(visibility_lag)  # visibility catches up
+    today = datetime.now(SHANGHAI).date()
+    period = Period(from_=today - timedelta(days=3), to=today)
+    t0 = time.perf_counter()
+    runs = await fetch_only(client, datetime.now(timezone.utc) - timedelta(hours=2))
+    fetch = time.perf_counter() - t0
+    cache.mkdir(parents=True, exist_ok=True)
+    measured: dict[str, float] = {}
+    for name in ("cold", "warm"):
+        t0 = time.perf_counter()
+        ledgers, problems = await collect(client, period, 365, cache_dir=cache)
+        result = assess(ledgers, period, now=datetime.now(timezone.utc))
+        measured[name] = time.perf_counter() - t0
+    assert result.totals.incidents == count, (result.totals.incidents, count, problems[:3])
     return {
         "incidents": count, "runs": runs, "populate_s": round(populated, 1), "fetch_s": round(fetch, 2),
         "cold_s": round(measured["cold"], 2), "warm_s": round(measured["warm"], 2),
         "cold_over_fetch": round(measured["cold"] / fetch, 2), "warm_over_fetch": round(measured["warm"] / fetch, 2),
         "problems": len(problems), "findings": len(result.findings), "default_period": str(last_month().from_),
     }  # fmt: skip
+
+
+async def main_async(count: int) -> dict[str, Any]:
+    configure(level="ERROR")
+    env = await start_env()
+    try:
+        async with build_worker(env.client, [], task_queue=TASK_QUEUE):
+            with tempfile.TemporaryDirectory() as cache:
+                return await measure_assess(env.client, count, task_queue=TASK_QUEUE, cache=Path(cache))
+    finally:
+        await env.shutdown()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,11 +24,11 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.incident import REPORT, STATUS_QUERY, TASK_TIMEOUT, WORKFLOW_NAME
+from workflows.incident import REPORT, STATUS_QUERY, TASK_TIMEOUT, WORKFLOW_NAME, IncidentWorkflow
 from workflows.rules import authority
 from workflows.rules.article1_responsibility import coordination_units, first_responsible
 from workflows.rules.article3_timeliness import check_discovery
@@ -123,6 +123,7 @@ async def open_incident(
             WORKFLOW_NAME,
             input,
             id=incident.id,
+            search_attributes=_opening_attributes(input, now) if search_attributes else None,
             task_queue=task_queue or config.task_queue(),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             task_timeout=TASK_TIMEOUT,
@@ -134,6 +135,16 @@ async def open_incident(
         raise IncidentExists(f"事件编号已存在 incident {incident.id!r} already exists; it is not overwritten") from None
     except RPCError as err:
         raise _rpc_error(err, incident.id) from None
+
+
+def _opening_attributes(input: IncidentInput, now: datetime) -> TypedSearchAttributes | None:
+    """The new incident's search attributes, given with its start: no visibility write of their own
+    (the workflow upserts only what later changes). ``None`` where the opening record cannot be made
+    here: the workflow then refuses the start itself."""
+    try:
+        return sa.at_start(IncidentWorkflow._opening_record(input, now))
+    except Exception:
+        return None
 
 
 async def file_report(

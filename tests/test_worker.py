@@ -6,16 +6,18 @@ import asyncio
 import os
 import signal
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import SqliteOutbox
 from starter import service
-from tests.conftest import ROOT, UNIT, Clock, make, make_incident, query_status
+from tests.conftest import ROOT, UNIT, Clock, make, make_incident, query_status, release
 from yuqing import config, search_attributes
 from yuqing.models import AnalysisReport, EventGrade, ObligationKind
 from yuqing.policy import load_policy
@@ -89,8 +91,39 @@ async def test_search_attributes_filter_incidents(clock: Clock) -> None:
     assert major == {overdue.id}
     desc = await on_time.describe()
     status = await query_status(on_time)
-    assert desc.typed_search_attributes.get(search_attributes.NEXT_DEADLINE) == status.next_deadline
+    published = desc.typed_search_attributes.get(search_attributes.NEXT_DEADLINE)
+    assert published is not None and status.next_deadline is not None
+    # given with the start, computed by the starter a moment before the workflow's first task
+    assert abs(published - status.next_deadline) <= search_attributes.DEADLINE_TOLERANCE
     assert desc.typed_search_attributes.get(search_attributes.OPINION_LEVEL) == "relatively_major"
+
+
+async def test_search_attributes_come_with_the_start_and_are_upserted_only_when_they_change(clock: Clock) -> None:
+    """A new incident's attributes are given with its start (no visibility write of their own); the
+    workflow upserts only what changes: a release moves the next deadline, nothing else is written."""
+    discovered = datetime.now(timezone.utc) - timedelta(minutes=5)
+    handle = await clock.open(make_incident(grade=EventGrade.MAJOR, discovered_at=discovered))
+    events = (await handle.fetch_history()).events
+    started = events[0].workflow_execution_started_event_attributes
+    assert set(started.search_attributes.indexed_fields) == {k.name for k in search_attributes.ALL}
+    assert ours_upserted(events) == []
+    desc = await handle.describe()
+    status = await query_status(handle)
+    assert desc.typed_search_attributes.get(search_attributes.NEXT_DEADLINE) == status.next_deadline  # exact: a given discovery
+    await clock.file(handle, release())
+    assert ours_upserted((await handle.fetch_history()).events) == [{search_attributes.NEXT_DEADLINE.name}]
+
+
+def ours_upserted(events: Any) -> list[set[str]]:
+    """Which of our attributes each upsert event sets (the SDK's own ``TemporalChangeVersion``, upserted
+    for ``workflow.patched``, is not ours)."""
+    ours = {k.name for k in search_attributes.ALL}
+    found = [
+        set(e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields) & ours
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+    ]
+    return [names for names in found if names]
 
 
 async def test_policy_change_never_moves_running_clocks(clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -140,7 +140,7 @@ class IncidentWorkflow:
         self._bounded: bool | None = None
         self._overdue: set[str] = set()
         """Keys of notifications in delivery past their retry window (listed as pending, P4.b)."""
-        self._published: dict[str, Any] = {}
+        self._published: dict[str, Any] | None = None
         self.handed_over: IncidentInput | None = None
         """The input this run continued as new with (the audit compares it with the history)."""
 
@@ -504,7 +504,7 @@ class IncidentWorkflow:
         note = self._settle_final_disposition(now)
         self._keep_bounded()
         self._changed = True
-        workflow.logger.info("report filed", extra={"type": ref.type.value, "seq": ref.seq, "by": ref.by, "credited": ref.credited})
+        workflow.logger.debug("report filed", extra={"type": ref.type.value, "seq": ref.seq, "by": ref.by, "credited": ref.credited})
         return ref, note
 
     def _settle_final_disposition(self, now: datetime) -> str | None:
@@ -967,12 +967,22 @@ class IncidentWorkflow:
         return self._input, record
 
     def _publish(self) -> None:
-        """Upsert the search attributes that changed, so incidents list and filter by them."""
+        """Upsert the search attributes that changed, so incidents list and filter by them.
+
+        A first run counts what its start already carried (``sa.at_start``, given by the starter) as
+        published, and upserts only what differs. Replay-safe without a patch: it depends on the start
+        event alone, and no history recorded before carries search attributes at the start of a first
+        run (a continued run inherits them: it upserts at its start as it always did)."""
         input, record = self._inputs()
         if not input.search_attributes:
             return
         values = sa.values_of(record)
-        changed = {name: value for name, value in values.items() if self._published.get(name) != value}
+        if self._published is None:
+            info = workflow.info()
+            first = info.continued_run_id is None and input.carried is None
+            self._published = sa.given(info.typed_search_attributes, values) if first else {}
+        published = self._published
+        changed = {name: value for name, value in values.items() if published.get(name) != value}
         if changed:
             workflow.upsert_search_attributes(sa.updates(changed))
-            self._published.update(changed)
+            published.update(changed)

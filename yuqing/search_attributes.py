@@ -1,17 +1,19 @@
 """The search attributes incidents publish, so staff list and filter them in Temporal's UI and CLI.
 
 The worker checks at start that they exist on its server and creates the missing ones
-(``ensure``); the workflow upserts their values as the incident changes.
+(``ensure``). The starter gives a new incident's values with its start (``at_start``: no visibility
+write of its own); the workflow upserts them as the incident changes, and only what changed.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from yuqing.models import IncidentRecord, ObligationStatus
@@ -45,6 +47,34 @@ def values_of(record: IncidentRecord) -> dict[str, Any]:
         NEXT_DEADLINE.name: min(pending) if pending else None,
         OVERDUE.name: any(o.status == ObligationStatus.OVERDUE for o in record.obligations),
     }
+
+
+DEADLINE_TOLERANCE = timedelta(minutes=1)
+"""How far a next deadline given at the start may be from the workflow's own and still count as
+published: an incident discovered "now" has its clocks run from the workflow's first task, a moment
+after the starter computed them (a list shows deadlines to the minute; the next change sets it exactly)."""
+
+
+def at_start(record: IncidentRecord) -> TypedSearchAttributes:
+    """The values of a new incident's opening record, for ``start_workflow(search_attributes=…)``."""
+    values = values_of(record)
+    return TypedSearchAttributes(
+        [SearchAttributePair(_BY_NAME[name], value) for name, value in values.items() if value is not None]
+    )
+
+
+def given(attributes: TypedSearchAttributes, values: dict[str, Any]) -> dict[str, Any]:
+    """What a run's start already published of ``values`` (the workflow's own, at its first task)."""
+    published: dict[str, Any] = {}
+    for key in ALL:
+        value = attributes.get(key)
+        if value is None:
+            continue
+        ours = values.get(key.name)
+        if isinstance(value, datetime) and isinstance(ours, datetime) and abs(value - ours) <= DEADLINE_TOLERANCE:
+            value = ours
+        published[key.name] = value
+    return published
 
 
 def updates(values: dict[str, Any]) -> list[SearchAttributeUpdate[Any]]:

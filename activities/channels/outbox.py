@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from contextlib import closing
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ class SqliteOutbox:
         self.attempt_seconds = lock_timeout + 1.0
         """The longest one delivery may take (``activities.notify``)."""
         self._ready = False
+        self._local = threading.local()
 
     def _connect(self) -> sqlite3.Connection:
         if not self._ready:  # once per process: the file, WAL mode and the schema
@@ -75,6 +76,13 @@ class SqliteOutbox:
             self._ready = True
         return sqlite3.connect(self.path, timeout=self.lock_timeout)
 
+    def _kept(self) -> sqlite3.Connection:
+        """This thread's connection, opened once and kept (deliveries run on a few pool threads)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
     def record(self, letter: Letter) -> bool:
         """Store ``letter`` once; return whether this call was the first (``False`` on a retry).
 
@@ -88,7 +96,7 @@ class SqliteOutbox:
             n.target.section,
         )  # fmt: skip
         try:
-            with closing(self._connect()) as conn, conn:
+            with self._kept() as conn:  # one transaction: committed, or rolled back on an error
                 inserted = conn.execute(
                     """INSERT INTO notifications (key, incident_id, kind, obligation_id, level, round, target,
                            target_name, action, at, subject, body, payload, recorded_at, role, section)
