@@ -689,14 +689,15 @@ async def cmd_open(args: Args, out: Output) -> int:
         except Rejected:
             store.forget(key)
             raise
-    store.forget(key)
     try:  # the first workflow task computes the deadlines: leave time to say why it did not
         status, now, execution = await asyncio.wait_for(service.read_incident(client, handle.id), args.timeout * 0.8)
-    except TimeoutError:
+    except TimeoutError:  # remembered still: the same command again shows this incident, never opens a second
         problem = await service.workflow_task_problem(client, handle.id)
         raise Unreachable(
-            f"事件已立案但期限未知 incident {handle.id} was opened but its deadlines are not known yet: {problem}"
+            f"事件已立案（{handle.id}），期限尚未算出，请勿重复立案；稍后用 `yuqing status {handle.id}` 或同一命令查看 "
+            f"incident {handle.id} was opened but its deadlines are not known yet (do not open it again): {problem}"
         ) from None
+    store.forget(key)
     if status is None:
         raise YuqingError(f"事件未能立案 incident {handle.id} did not start: {execution.problem or execution.status}")
     if out.json_mode:

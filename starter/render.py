@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -324,12 +325,17 @@ def incident(status: IncidentStatus, now: datetime, execution: Execution | None 
     for records, table, none in sections:
         parts.append(table if records else Text(none, style="dim"))
     if status.delivery_failures:
-        pending = f"；{status.delivery_pending} 条重发中 being retried" if status.delivery_pending else ""
-        counted = f"（列出 {len(status.delivery_failures)} 条；累计 {status.delivery_failures_total} 次未按时送达 listed; times not delivered in time）"
-        failures = _table(f"投递失败 delivery failures{counted}{pending}",
-                          [("状态 state", False), ("通知 key", True), ("时间 since", False), ("错误 error", True)])  # fmt: skip
+        states = Counter(f.state for f in status.delivery_failures)
+        summary = "，".join(f"{n} 条{DELIVERY_STATE_ZH[k].split()[0]}" for k, n in states.items() if k in DELIVERY_STATE_ZH)
+        failures = _table(f"投递失败 delivery failures：{summary}（累计 {status.delivery_failures_total} 次 in all）",
+                          [("对象 to", True), ("通知 notice", True), ("状态 state", False), ("自 since", False),
+                           ("原因 reason", True)])  # fmt: skip
+        name = unit_names(status)
         for f in status.delivery_failures:
-            failures.add_row(DELIVERY_STATE_ZH.get(f.state, f.state), f.key, clock(f.at), f.error)
+            failures.add_row(
+                name(f.target) if f.target else "—", NOTICE_KIND_ZH.get(f.kind or "", f.kind or f.key),
+                DELIVERY_STATE_ZH.get(f.state, f.state), clock(f.at), delivery_reason(f.state, f.error),
+            )
         parts.append(failures)
     parts.append(Text(f"截至 as of {show(now)}；{BEIJING_NOTE}", style="dim"))
     return Group(*parts)
@@ -341,6 +347,20 @@ DELIVERY_STATE_ZH = {
     "undelivered": "未送达 given up",
 }
 """P4.b: pending ones are retried until delivered and leave the list; a refused one needs a person."""
+NOTICE_KIND_ZH = {
+    "opened": "立案通知", "warning": "预警", "escalation": "督办", "major_situation": "重大情况报告",
+    "transfer": "转办", "lead": "指定牵头", "leadership": "领导责任", "coordination": "舆情信息通报", "circular": "通报",
+}  # fmt: skip
+
+
+def delivery_reason(state: str, error: str) -> str:
+    """The reason a clerk can act on: what the channel said, without the error's type name."""
+    if state == "pending":
+        return "对方系统暂未接收，系统自动重发 not accepted yet; retried automatically"
+    text = error.split(": ", 1)[1] if ": " in error and error.split(": ", 1)[0].isidentifier() else error
+    if state == "refused":
+        return f"需人工处理：请联系该单位或系统管理员 needs a person — {text}"
+    return text
 
 
 def incident_list(items: Sequence[IncidentSummary], title: str) -> RenderableType:

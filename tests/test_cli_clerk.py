@@ -6,6 +6,7 @@ Each test here failed on the argparse command line it replaces."""
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import sys
 import uuid
@@ -210,6 +211,21 @@ async def test_no_worker_exit_3_unconfirmed_and_a_resend_files_once(cli: Cli, en
         again = ok(await cli(*respond, "--json", env=down)).json()
         status = parse_status(await record(env, incident_id))
     assert again["seq"] == 1 and [r.report_id for r in status.reports] == [report_id]
+
+
+async def test_open_again_after_no_worker_answered_shows_the_same_incident(cli: Cli, env: WorkflowEnvironment) -> None:
+    """The worker did not answer an ``open``: it said the incident was opened; the same command again (as it
+    advises) must show that incident, not open a second (a clerk's retry opened two)."""
+    queue = f"clerk-open-{uuid.uuid4().hex[:6]}"
+    down = {"YUQING_TASK_QUEUE": queue}
+    title = f"无人值守-{uuid.uuid4().hex[:6]}"
+    command = ("open", "--title", title, "--unit", "370102-jyj", "--opinion-level", "一般", "--timeout", "3")
+    first = failed(await cli(*command, env=down), 3, "请勿重复立案")
+    opened = re.search(r"（([^）]+)）", first.err)
+    assert opened is not None
+    async with build_worker(env.client, [], task_queue=queue):
+        again = ok(await cli(*command, "--json", env=down)).json()
+    assert again["incident_id"] == opened.group(1)
 
 
 async def _exists(client: Client, incident_id: str) -> bool:
