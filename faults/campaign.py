@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
@@ -415,10 +415,12 @@ async def collect(
             problems.append(f"{d.id}: workflow {execution}")
         history, ran = await _history_counts(client, d.id)
         f_wf["workflow_task_failed"] += history.get("failed", 0)
+        f_wf["workflow_task_failed_benign"] += history.get("failed_benign", 0)
         f_wf["workflow_task_timed_out"] += history.get("timed_out", 0)
         f_wf["activity_task_timed_out"] += history.get("activity_timed_out", 0)
         if history.get("failed"):
-            problems.append(f"{d.id}: {history['failed']} workflow task(s) failed")
+            causes = ", ".join(k.removeprefix("failed_cause_WORKFLOW_TASK_FAILED_CAUSE_") for k in history if k.startswith("failed_cause_"))
+            problems.append(f"{d.id}: {history['failed']} workflow task(s) failed ({causes})")
         # ---- reports
         f_reports["sent"] += len(d.filed)
         f_reports["planned"] += len(d.scenario.actions)
@@ -600,6 +602,14 @@ async def _final(client: Client, workflow_id: str) -> tuple[IncidentStatus | Non
     return None, name
 
 
+BENIGN_TASK_FAILURES = {
+    WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+    WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE,
+}
+"""Workflow task failures the server causes by design (a signal or update arrived while the task completed
+the workflow or continued it as new; a sticky queue reset after a worker died): the task is retried."""
+
+
 async def _history_counts(client: Client, workflow_id: str) -> tuple[Counter[str], list[datetime]]:
     """Workflow task failures and timeouts, activity timeouts, and when each completed workflow task
     started (``workflow.now()`` of that task): the moments the workflow could decide anything."""
@@ -613,7 +623,12 @@ async def _history_counts(client: Client, workflow_id: str) -> tuple[Counter[str
         elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and started is not None:
             ran.append(started)
         elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-            counts["failed"] += 1
+            cause = event.workflow_task_failed_event_attributes.cause
+            if cause in BENIGN_TASK_FAILURES:  # the server's own: a message arrived while the task completed
+                counts["failed_benign"] += 1
+            else:
+                counts["failed"] += 1
+                counts[f"failed_cause_{WorkflowTaskFailedCause.Name(cause)}"] += 1
         elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
             counts["timed_out"] += 1
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
@@ -765,7 +780,8 @@ def table(figures: dict[str, Any], settings: Settings) -> str:
     rows = [
         ("incidents 事件", f"{w.get('incidents', 0)} opened, {w.get('completed', 0)} completed, {w.get('closed', 0)} closed"),
         ("workflows 工作流", f"failed {w.get('failed', 0)}, terminated {w.get('terminated', 0)}, timed out {w.get('timed_out', 0)}, "
-                             f"stuck {w.get('stuck', 0)}, running {w.get('running', 0)}; workflow tasks failed {w.get('workflow_task_failed', 0)}, "
+                             f"stuck {w.get('stuck', 0)}, running {w.get('running', 0)}; workflow tasks failed {w.get('workflow_task_failed', 0)} "
+                             f"(+{w.get('workflow_task_failed_benign', 0)} by the server's design: a message during completion), "
                              f"timed out {w.get('workflow_task_timed_out', 0)}; activity attempts timed out {w.get('activity_task_timed_out', 0)}"),
         ("reports 报告", f"sent {r.get('sent', 0)} / recorded {r.get('recorded', 0)}; duplicated {r.get('duplicated', 0)}, "
                          f"refused {r.get('refused', 0)}; attempts {r.get('attempts', 0)} ({r.get('resent', 0)} re-sent with the same id)"),
