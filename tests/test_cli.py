@@ -140,7 +140,7 @@ async def test_a_timed_out_report_is_never_filed_twice(cli: Cli, cli_env: dict[s
     incident_id = new_id()
     opened = await cli("open", "--id", incident_id, "--title", "无人值守", "--unit", "370102-jyj",
                        "--opinion-level", "一般", "--timeout", "4", env=down)  # fmt: skip
-    failed(opened, 3, "已立案但期限未知", incident_id)
+    failed(opened, 3, "已立案", "请勿重复立案", incident_id)
     respond = ("respond", incident_id, "--way", "发布权威信息", "--channel", "政府网站", "--text", "官网发布情况说明",
                "--timeout", "4")  # fmt: skip
     failed(await cli(*respond, env=down), 3, "未确认", "可用同一命令重试，不会重复登记")
