@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+import warnings
+from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -92,11 +93,23 @@ def _logging() -> None:
     configure(level="WARNING")
 
 
+SHUTDOWN_SECONDS = 30.0
+"""A session's worker or server that does not stop in this time is left to the process's end: a teardown
+must never hang the suite (seen once at the end of a run, a worker's shutdown waiting on nothing)."""
+
+
+async def bounded(stopping: Awaitable[object], what: str) -> None:
+    try:
+        await asyncio.wait_for(stopping, SHUTDOWN_SECONDS)
+    except (TimeoutError, asyncio.CancelledError):
+        warnings.warn(f"{what} did not stop in {SHUTDOWN_SECONDS:g}s; left to the process's end", stacklevel=1)
+
+
 @pytest_asyncio.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await start_env()
     yield environment
-    await environment.shutdown()
+    await bounded(environment.shutdown(), "the session's Temporal server")
 
 
 @pytest.fixture(scope="session")
@@ -106,8 +119,11 @@ def outbox(tmp_path_factory: pytest.TempPathFactory) -> SqliteOutbox:
 
 @pytest_asyncio.fixture(scope="session")
 async def worker(env: WorkflowEnvironment, outbox: SqliteOutbox) -> AsyncIterator[Worker]:
-    async with build_worker(env.client, [outbox, LogChannel()], task_queue=TASK_QUEUE) as running:
-        yield running
+    running = build_worker(env.client, [outbox, LogChannel()], task_queue=TASK_QUEUE)
+    task = asyncio.create_task(running.run())
+    yield running
+    await bounded(running.shutdown(), "the session's worker")
+    task.cancel()
 
 
 @pytest.fixture(scope="session")
