@@ -85,7 +85,7 @@ async def test_two_worker_processes_share_incidents_and_a_killed_one_loses_nothi
     workers = [await start_worker(env, queue, outbox_path, tmp_path) for _ in range(2)]
     try:
         clock = Clock(env, env.client)
-        handles = [await clock.open(make_incident(), task_queue=queue) for _ in range(8)]
+        handles = [await clock.open(make_incident(), task_queue=queue) for _ in range(6)]
         owners = Counter([(await task_identities(h))[-1].split("@")[0] for h in handles])
         pids = {str(p.pid) for p in workers}
         assert set(owners) <= pids
