@@ -93,7 +93,7 @@ def _logging() -> None:
     configure(level="WARNING")
 
 
-SHUTDOWN_SECONDS = 30.0
+SHUTDOWN_SECONDS = 10.0
 """A session's worker or server that does not stop in this time is left to the process's end: a teardown
 must never hang the suite (seen once at the end of a run, a worker's shutdown waiting on nothing)."""
 
