@@ -257,7 +257,7 @@ class IncidentWorkflow:
         due = any(
             article3.warning_due(o, as_of)
             or article3.becomes_overdue(o, as_of)
-            or (article3.escalates(o, record.event) and o.status == ObligationStatus.OVERDUE and article4.due_steps(o, as_of))
+            or (article3.escalates(o, record.event) and article4.due_steps(o, as_of))  # (only an overdue one has steps)
             for o in record.obligations
         )
         if due and workflow.patched(DUE_BEFORE_REPORT):
