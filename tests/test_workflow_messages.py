@@ -406,3 +406,27 @@ async def test_concurrent_reports_are_all_recorded(clock: Clock) -> None:
     status = await clock.status(handle)
     assert sorted(r.text for r in status.reports) == sorted(f"研判 {i}" for i in range(10))
     assert [r.seq for r in status.reports] == list(range(1, 11))
+
+
+async def test_an_update_is_decoded_once_and_racing_updates_keep_their_own(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: the validator's decoding is the handler's (not done twice); updates arriving in one
+    workflow task each file their own report."""
+    from workflows.rules import intake
+
+    decoded: list[str] = []
+    decode = intake.message
+
+    def counting(*args: object, **kwargs: object) -> object:
+        found = decode(*args, **kwargs)  # type: ignore[arg-type]
+        decoded.append(getattr(found, "report_id", ""))
+        return found
+
+    monkeypatch.setattr(intake, "message", counting)
+    handle = await clock.open(make_incident())
+    reports = [make(AnalysisReport, text=f"研判 {i}") for i in range(6)]
+    receipts = await asyncio.gather(*(service.file_report(clock.client, handle.id, r) for r in reports))
+    ours = {r.report_id for r in reports}
+    assert sorted(x for x in decoded if x in ours) == sorted(ours)  # once each: before, validator and handler
+    assert {r.report_id: r.seq for r in receipts} == {
+        r.report_id: s.seq for s in (await clock.status(handle)).reports for r in reports if r.text == s.text
+    }

@@ -134,6 +134,8 @@ class IncidentWorkflow:
         self._journal = RunJournal()
         self._ran_before: datetime | None = None
         self._rejected_unlogged = 0
+        self._validated: tuple[str, Report | intake.Refused] | None = None
+        """The update the validator just decoded, for its handler (issue 13: decoded once)."""
         self._changed = False
         self._deliveries: dict[asyncio.Task[None], Notification] = {}
         self._queued: deque[Notification] = deque()
@@ -350,7 +352,12 @@ class IncidentWorkflow:
         """File a report (D3) and answer with a small receipt; the validator refused what it cannot take."""
         self._articles_1_2()
         self._article_5()
-        message = intake.message(name, args, workflow.payload_converter(), self._types())
+        validated, self._validated = self._validated, None
+        info = workflow.current_update_info()
+        if validated is not None and info is not None and validated[0] == info.id:
+            message: Report | intake.Refused = validated[1]  # decoded once (issue 13)
+        else:  # on replay no validator runs: decoded here, to the same message
+            message = intake.message(name, args, workflow.payload_converter(), self._types())
         if isinstance(message, intake.Refused):  # the validator refused it already; never on replay
             raise ApplicationError(message.reason, type="ReportRejected", non_retryable=True)
         record = self._ready()
@@ -369,11 +376,13 @@ class IncidentWorkflow:
         message = intake.message(name, args, workflow.payload_converter(), self._types())
         if isinstance(message, intake.Refused):
             raise ApplicationError(message.reason, type="ReportRejected", non_retryable=True)
-        if validation.already_filed(self._record, message) is not None:
-            return  # answered with the first filing's seq, not filed again
-        reason = validation.refusal(self._record, self._chain(), message, workflow.now())
-        if reason is not None:
-            raise ApplicationError(reason, type="ReportRejected", non_retryable=True)
+        if validation.already_filed(self._record, message) is None:  # a duplicate is answered, not filed again
+            reason = validation.refusal(self._record, self._chain(), message, workflow.now())
+            if reason is not None:
+                raise ApplicationError(reason, type="ReportRejected", non_retryable=True)
+        info = workflow.current_update_info()
+        if info is not None:  # the handler runs next in the same task: it takes the message decoded here
+            self._validated = (info.id, message)
 
     @workflow.signal(dynamic=True)
     def on_signal(self, name: str, args: Sequence[RawValue]) -> None:
