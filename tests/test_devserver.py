@@ -67,6 +67,8 @@ async def test_make_run_persists_and_stops_cleanly(tmp_path: Path) -> None:
         raise
     err = await stop(proc)
     assert b"dev server stopped" in err and b"Traceback" not in err
+    # make run's worker keeps the log channel (config.DEV_CHANNELS): staff see each notification go out
+    assert any(b"notification" in line and handle.id.encode() in line for line in err.splitlines())
     assert (tmp_path / "var" / "temporal.db").exists() and (tmp_path / "var" / "outbox.db").exists()
     # nothing listens any more: the server went down with the worker
     try:

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
@@ -88,6 +89,16 @@ def test_unknown_channel_is_a_clear_error(tmp_path: Path) -> None:
         assert "pigeon" in str(err) and "未知通知渠道" in str(err)
     else:
         raise AssertionError("an unknown channel must be refused")
+
+
+def test_a_production_worker_writes_to_the_outbox_only_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: the log channel is out of the production default (``make run`` adds it; test_devserver)."""
+    from yuqing import config
+
+    monkeypatch.delenv("YUQING_CHANNELS", raising=False)
+    assert config.channel_names() == ["outbox"]
+    monkeypatch.setenv("YUQING_CHANNELS", " outbox , log ")
+    assert config.channel_names() == ["outbox", "log"]
 
 
 class FlakyChannel:

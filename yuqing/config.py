@@ -61,9 +61,16 @@ def outbox_path() -> Path:
     return Path(os.environ.get("YUQING_OUTBOX") or var_dir() / "outbox.db")
 
 
+DEFAULT_CHANNELS = "outbox"
+"""A production worker writes each notification to the outbox only: the log channel's line per notification
+cost a tenth of the worker's own CPU in the benchmark (issue 13). ``make run`` adds it (``DEV_CHANNELS``)."""
+DEV_CHANNELS = "outbox,log"
+"""The embedded default (``make run``): staff watching the terminal see each notification as it goes out."""
+
+
 def channel_names() -> list[str]:
-    """Notification channels in order (``YUQING_CHANNELS``, comma-separated)."""
-    return [n.strip() for n in os.environ.get("YUQING_CHANNELS", "outbox,log").split(",") if n.strip()]
+    """Notification channels in order (``YUQING_CHANNELS``, comma-separated; default ``DEFAULT_CHANNELS``)."""
+    return [n.strip() for n in os.environ.get("YUQING_CHANNELS", DEFAULT_CHANNELS).split(",") if n.strip()]
 
 
 def webhook_url() -> str:

@@ -138,6 +138,7 @@ def main() -> None:
     try:
         _wait_for_port(host, port, server)
         os.environ["TEMPORAL_ADDRESS"] = f"{host}:{port}"
+        os.environ.setdefault("YUQING_CHANNELS", config.DEV_CHANNELS)  # notifications in the terminal too
         from worker import run_worker
 
         code = run_worker()
