@@ -386,14 +386,27 @@ async def memory(side: Side, worker: WorkerProcess, count: int, quick: bool = Fa
 async def escalation(side: Side, count: int, opened_per_s: float, quick: bool = False) -> dict[str, Any]:
     """``count`` incidents whose 5 h deadline passes at one instant; each escalation's delivery time.
 
-    The instant is set so that all are open before it, from the rate at which this side opened the
-    memory measure's incidents."""
+    The instant is set so that all are open (and idle) before it, from the rate at which this side opened
+    the memory measure's incidents; a batch still opening too close to it is terminated and opened again
+    with the lead it took (a measurement of the deadline, not of opening)."""
     lead = max(1.5 if quick else 10.0, count / max(opened_per_s, 1.0) * 1.5 + 10)
-    due = datetime.now(timezone.utc) + timedelta(seconds=lead)
-    wake = due + timedelta(milliseconds=1)
-    t0 = time.perf_counter()
-    handles = await gather_limited(range(count), lambda _: side.open(major_incident(due - timedelta(hours=5)), wake=wake), 32)
-    opened = time.perf_counter() - t0
+    for attempt in range(1, 4):
+        due = datetime.now(timezone.utc) + timedelta(seconds=lead)
+        wake = due + timedelta(milliseconds=1)
+        discovered = due - timedelta(hours=5)
+
+        async def open_one(_: int, discovered: datetime = discovered, wake: datetime = wake) -> WorkflowHandle[Any, Any]:
+            return await side.open(major_incident(discovered), wake=wake)
+
+        t0 = time.perf_counter()
+        handles = await gather_limited(range(count), open_one, 32)
+        opened = time.perf_counter() - t0
+        spare = (due - datetime.now(timezone.utc)).total_seconds()
+        if quick or spare >= min(10.0, lead / 4) or attempt == 3:
+            break
+        log(f"opening {count} took {opened:.1f} s of a {lead:.0f} s lead; opened again with more")
+        await terminate_all(handles)
+        lead = opened * 1.5 + 20
     if datetime.now(timezone.utc) > due:
         log(f"warning: opening {count} took {opened:.1f} s, past the common deadline")
     await asyncio.sleep(max(0.0, (wake - datetime.now(timezone.utc)).total_seconds()))
@@ -422,7 +435,7 @@ async def escalation(side: Side, count: int, opened_per_s: float, quick: bool = 
     late = [x for x in found if x is not None]
     if len(late) < len(found):
         log(f"warning: {len(found) - len(late)} of {count} opened after the deadline, left out")
-    return {"due_together": count, "open_s": round(opened, 2), "opened_per_s": round(count / opened, 2),
+    return {"due_together": count, "attempts": attempt, "lead_s": round(lead, 1), "open_s": round(opened, 2), "opened_per_s": round(count / opened, 2),
             "measured": len(late), "p50_s": round(median(late), 3), "p99_s": round(p99(late), 3),
             "max_s": round(max(late), 3)}  # fmt: skip
 
