@@ -56,7 +56,7 @@ from temporalio.worker import Replayer
 
 from activities.channels import SqliteOutbox
 from starter import service
-from workflows.incident import TASK_TIMEOUT, IncidentWorkflow
+from workflows.incident import IN_FORCE, TASK_TIMEOUT, IncidentWorkflow
 from workflows.rules.article1_responsibility import coordination_units
 from workflows.rules.article4_supervision import escalation_chain
 from yuqing import config, search_attributes
@@ -245,7 +245,7 @@ class Side:
         directory = load_directory()  # what the starter does for an incident, then the twin's start
         chain = escalation_chain(directory, incident.responsible_unit)
         input = IncidentInput(incident=incident, policy=POLICY, chain=chain, opened_by=UNIT, limits=Limits(),
-                              coordination=coordination_units(directory, incident.responsible_unit))  # fmt: skip
+                              coordination=coordination_units(directory, incident.responsible_unit), in_force=list(IN_FORCE))  # fmt: skip
         start = incident.discovered_at or datetime.now(timezone.utc)
         plan = {
             "start": self.plan.start,

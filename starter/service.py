@@ -28,7 +28,7 @@ from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.incident import REPORT, STATUS_QUERY, TASK_TIMEOUT, WORKFLOW_NAME, IncidentWorkflow
+from workflows.incident import IN_FORCE, REPORT, STATUS_QUERY, TASK_TIMEOUT, WORKFLOW_NAME, IncidentWorkflow
 from workflows.rules import authority
 from workflows.rules.article1_responsibility import coordination_units, first_responsible
 from workflows.rules.article3_timeliness import check_discovery
@@ -117,6 +117,7 @@ async def open_incident(
     input = IncidentInput(
         incident=incident, policy=policy, chain=chain, opened_by=opened_by, limits=limits or Limits(),
         search_attributes=search_attributes, coordination=coordination_units(directory, incident.responsible_unit),
+        in_force=list(IN_FORCE),
     )  # fmt: skip
     try:
         return await client.start_workflow(

@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import SqliteOutbox
 from starter import service
-from tests.conftest import ROOT, UNIT, Clock, make, make_incident, query_status, release
+from tests.conftest import ROOT, TASK_QUEUE, UNIT, Clock, make, make_incident, query_status, release
 from yuqing import config, search_attributes
 from yuqing.models import AnalysisReport, EventGrade, ObligationKind
 from yuqing.policy import load_policy
@@ -168,3 +168,44 @@ async def test_missing_search_attributes_without_rights_is_a_clear_error() -> No
     message = str(err.value)
     assert "缺少检索属性" in message and "YuqingOverdue" in message
     assert "temporal operator search-attribute create --namespace prod --name YuqingState --type Keyword" in message
+
+
+async def test_an_incident_opened_now_runs_every_change_with_no_version_marker(clock: Clock) -> None:
+    """Issue 13: an incident opened by this release lists the changes in force in its input
+    (``IN_FORCE``) and runs them with no ``workflow.patched`` marker and no version upsert; one whose
+    input lists none (opened before 0.5.1) asks ``workflow.patched`` and is marked, as it always was."""
+    from workflows.incident import ARTICLE_5, ARTICLES_1_2, IN_FORCE, WORKFLOW_NAME
+    from workflows.rules.article1_responsibility import coordination_units
+    from workflows.rules.article4_supervision import escalation_chain
+    from yuqing.directory import load_directory
+    from yuqing.models import IncidentInput, IncidentStatus, OpinionLevel
+
+    def markers(events: Any) -> list[str]:
+        return [str(e.marker_recorded_event_attributes.details) for e in events
+                if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]  # fmt: skip
+
+    def version_upserts(events: Any) -> int:
+        return sum(1 for e in events if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+                   and "TemporalChangeVersion" in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)  # fmt: skip
+
+    incident = make_incident(grade=EventGrade.MAJOR, level=OpinionLevel.MAJOR)
+    now = await service.open_incident(clock.client, incident, opened_by=UNIT, task_queue=TASK_QUEUE, policy=load_policy())
+    status = await clock.status(now)
+    events = (await now.fetch_history()).events
+    started = events[0].workflow_execution_started_event_attributes.input.payloads[0]
+    assert IncidentInput.model_validate_json(started.data).in_force == list(IN_FORCE)
+    assert markers(events) == [] and version_upserts(events) == 0
+    assert status.coordination and status.notices  # A2.3 coordination at opening: Articles 一/二 in force
+
+    directory = load_directory()
+    before = IncidentInput(
+        incident=make_incident(grade=EventGrade.MAJOR, level=OpinionLevel.MAJOR), policy=load_policy(),
+        chain=escalation_chain(directory, UNIT), opened_by=UNIT, coordination=coordination_units(directory, UNIT),
+    )  # fmt: skip
+    assert before.in_force == []
+    old = await clock.client.start_workflow(WORKFLOW_NAME, before, id=before.incident.id, task_queue=TASK_QUEUE,
+                                            result_type=IncidentStatus)  # fmt: skip
+    old_status = await clock.status(old)
+    patched = markers((await old.fetch_history()).events)
+    assert any(ARTICLES_1_2 in m for m in patched) and any(ARTICLE_5 in m for m in patched)
+    assert old_status.coordination == status.coordination  # the same rules, decided by the marker

@@ -98,6 +98,11 @@ is listed as pending and retried until delivered (P4.b); before it, it was given
 DUE_BEFORE_REPORT = "due-before-report"
 """``workflow.patched`` id of the fifth release: steps and deadlines due before a report counts are
 applied before the report (``_due_before``), even when both reach the workflow in one task."""
+IN_FORCE = (BOUNDED_DISPATCH, ARTICLES_1_2, ARTICLE_5, DELIVER_UNTIL_DONE, DUE_BEFORE_REPORT)
+"""The changes in force when an incident is opened by this release's starter (``IncidentInput.in_force``):
+such an incident runs them from its start, deciding from its input, with no ``workflow.patched`` marker
+in its history (issue 13: two markers and the SDK's two version upserts were four of a lifecycle's
+events). A history whose input does not list a change asks ``workflow.patched`` as it always did."""
 TASK_TIMEOUT = timedelta(seconds=30)
 """Of one workflow task (Temporal's default is 10 s): a flood of thousands of signals arrives in one
 task, and it must finish before its timeout, or every retry replays the same flood again."""
@@ -185,7 +190,7 @@ class IncidentWorkflow:
         if self._article_5():
             await self._evaluation_window()
         self._publish()
-        if (self._deliveries or self._queued) and workflow.patched(DELIVER_UNTIL_DONE):
+        if (self._deliveries or self._queued) and self._in_force(DELIVER_UNTIL_DONE):
             await self._deliver_before_completing()
         await self._drain(None)
         workflow.logger.info("incident closed", extra={"reason": record.close_reason, "closed_by": record.closed_by})
@@ -262,7 +267,7 @@ class IncidentWorkflow:
             or (article3.escalates(o, record.event) and article4.due_steps(o, as_of))  # (only an overdue one has steps)
             for o in record.obligations
         )
-        if due and workflow.patched(DUE_BEFORE_REPORT):
+        if due and self._in_force(DUE_BEFORE_REPORT):
             self._tick(workflow.now(), as_of)
 
     def _next_wake(self, now: datetime) -> datetime | None:
@@ -297,7 +302,7 @@ class IncidentWorkflow:
         await self._drain(input.limits.drain)
         waiting = [*self._deliveries.values(), *self._queued]
         keep = bounds.KEEP_PENDING
-        if len(waiting) > keep and workflow.patched(DELIVER_UNTIL_DONE):  # asked only when it matters
+        if len(waiting) > keep and self._in_force(DELIVER_UNTIL_DONE):  # asked only when it matters
             keep = bounds.CARRY_PENDING
         if len(waiting) > keep and not bounds.pressing(size, input.limits):
             workflow.logger.info("continue-as-new postponed", extra={"reason": reason, "in_delivery": len(waiting)})
@@ -608,15 +613,21 @@ class IncidentWorkflow:
         behind ``workflow.patched``: an incident of 0.3.0 replays and runs on as it did."""
         record = self._ready()
         if record.article_5 is None:
-            record.article_5 = workflow.patched(ARTICLE_5)
+            record.article_5 = self._in_force(ARTICLE_5)
         return record.article_5
+
+    def _in_force(self, change: str) -> bool:
+        """Whether this incident runs ``change``: listed in its input (opened by a release that has it),
+        else ``workflow.patched`` — a history recorded before the change replays as it ran."""
+        input = self._input
+        return (input is not None and change in input.in_force) or workflow.patched(change)
 
     def _articles_1_2(self) -> bool:
         """Whether this incident runs the third release's rules: decided once, on the record, behind
         ``workflow.patched`` so histories recorded before it replay as they ran."""
         record = self._ready()
         if record.articles_1_2 is None:
-            record.articles_1_2 = workflow.patched(ARTICLES_1_2)
+            record.articles_1_2 = self._in_force(ARTICLES_1_2)
         return record.articles_1_2
 
     def _open_articles_1_2(self) -> None:
@@ -853,7 +864,7 @@ class IncidentWorkflow:
         """Behind ``workflow.patched``, asked only when the cap is reached: a history that once had more
         in flight replays as it ran."""
         if self._bounded is None:
-            self._bounded = workflow.patched(BOUNDED_DISPATCH)
+            self._bounded = self._in_force(BOUNDED_DISPATCH)
         return self._bounded
 
     async def _deliver(self, notification: Notification) -> None:
@@ -870,7 +881,7 @@ class IncidentWorkflow:
             except ActivityError as err:
                 cause = err.cause or err
                 refused = isinstance(cause, ApplicationError) and cause.non_retryable
-                if refused or not workflow.patched(DELIVER_UNTIL_DONE):
+                if refused or not self._in_force(DELIVER_UNTIL_DONE):
                     self._undelivered(notification, cause, "refused" if refused else "undelivered")
                     return
             self._overdue.add(notification.key)

@@ -378,6 +378,23 @@ async def evaluated_after_close(ctx: Ctx, incident_id: str) -> WorkflowHandle[An
     return handle
 
 
+@scenario("in-force-at-opening", "0.5.1 起立案的事件：输入列明已生效的变更，历史中无版本标记；重大舆情即时知悉宣传、网信，按时发布、发布会，办结后评价",
+          "A2.3", "A3.1", "A3.2", "A5.1", "S6", "P5.b")  # fmt: skip
+async def in_force_at_opening(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
+    handle = await ctx.open(make_incident(id=incident_id, grade=EventGrade.MAJOR, level=OpinionLevel.MAJOR),
+                            policy=load_policy())  # fmt: skip
+    await ctx.clock.to(handle, 3 * H)
+    await ctx.report(handle, release(text="政务微博发布情况通报"))
+    await ctx.clock.to(handle, 20 * H)
+    await ctx.report(handle, release(ResponseWay.PRESS_CONFERENCE, ReleaseChannel.ON_SITE, text="召开新闻发布会"))
+    await ctx.report(handle, make(CloseRequest, by=OFFICE, text="舆情平息"))
+    await ctx.clock.to(handle, 3 * 24 * H)
+    await ctx.report(handle, make(EvaluationReport, by=OFFICE, text="回应及时", response=ResponseVerdict.PROPER,
+                                  disposition=DispositionVerdict.EFFECTIVE))  # fmt: skip
+    await handle.result()
+    return handle
+
+
 @scenario("refused-start", "启动输入不合法（窗口 1e12 小时）：工作流立即失败并指明字段，不留卡住的任务", "D1")
 async def refused_start(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
     from workflows.incident import WORKFLOW_NAME

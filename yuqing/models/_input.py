@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from yuqing.models._base import Model, UnitCode
 from yuqing.models._incident import Incident, Unit
@@ -55,6 +56,10 @@ class IncidentInput(Model):
     store custom ones (Temporal's Java test server, which the suite uses to skip months in seconds)."""
     carried: IncidentRecord | None = None
     """The record carried over continue-as-new; ``None`` on the first run."""
+    in_force: list[Annotated[str, StringConstraints(max_length=40)]] = Field(default_factory=list, max_length=32)
+    """The workflow changes in force when the incident was opened (``workflows.incident.IN_FORCE``): it
+    runs them from its start with no version marker. Empty in the input of an incident opened before
+    0.5.1, which asks ``workflow.patched`` as it ran."""
 
     def chain_of(self, record: IncidentRecord) -> list[Unit]:
         """The chain now (P4.d): the receiving unit's after a transfer (A4.1), else the opening one."""
