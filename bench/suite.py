@@ -360,9 +360,15 @@ async def lifecycles(side: Side, worker: WorkerProcess, count: int, concurrency:
     await gather_limited(range(count), one, concurrency)
     seconds, cpu = time.perf_counter() - t0, worker.cpu_seconds() - cpu0
     events, size = await size_of(handles[0])
+    kinds: dict[str, int] = {}
+    for event in (await handles[0].fetch_history()).events:  # where the events and bytes go
+        name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
+        kinds[name] = kinds.get(name, 0) + 1
+        kinds[f"{name}_bytes"] = kinds.get(f"{name}_bytes", 0) + event.ByteSize()
     return {
         "lifecycles": count, "seconds": round(seconds, 3), "per_s": round(count / seconds, 3),
         "cpu_ms_per_lifecycle": round(cpu * 1000 / count, 2), "history_events": events, "history_bytes": size,
+        "history_by_event_type": kinds,
         "ids": [h.id for h in handles],
     }  # fmt: skip
 
