@@ -363,8 +363,8 @@ async def lifecycles(side: Side, worker: WorkerProcess, count: int, concurrency:
     kinds: dict[str, int] = {}
     for event in (await handles[0].fetch_history()).events:  # where the events and bytes go
         name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
-        kinds[name] = kinds.get(name, 0) + 1
-        kinds[f"{name}_bytes"] = kinds.get(f"{name}_bytes", 0) + event.ByteSize()
+        kinds[name] = kinds.get(name, 0) + 1  # and each kind's encoded size as fetched (not the server's count)
+        kinds[f"{name}_fetched_bytes"] = kinds.get(f"{name}_fetched_bytes", 0) + event.ByteSize()
     return {
         "lifecycles": count, "seconds": round(seconds, 3), "per_s": round(count / seconds, 3),
         "cpu_ms_per_lifecycle": round(cpu * 1000 / count, 2), "history_events": events, "history_bytes": size,
@@ -392,7 +392,7 @@ async def memory(side: Side, worker: WorkerProcess, count: int, quick: bool = Fa
 async def escalation(side: Side, count: int, opened_per_s: float, quick: bool = False) -> dict[str, Any]:
     """``count`` incidents whose 5 h deadline passes at one instant; each escalation's delivery time.
 
-    The instant is set so that all are open (and idle) before it, from the rate at which this side opened
+    The instant is set so that all are open before it, from the rate at which this side opened
     the memory measure's incidents; a batch still opening too close to it is terminated and opened again
     with the lead it took (a measurement of the deadline, not of opening)."""
     lead = max(1.5 if quick else 10.0, count / max(opened_per_s, 1.0) * 1.5 + 10)

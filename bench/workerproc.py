@@ -2,8 +2,8 @@
 
     python -m bench.workerproc --address HOST:PORT --queue Q --kind incident|twin [--outbox PATH]
 
-The incident's is ``worker.build_worker`` with the production channels (``YUQING_CHANNELS``, by default
-the SQLite outbox alone) and the production log level; the twin's has the same converter and worker settings. It prints
+The incident's is ``worker.build_worker`` with the production default channel (``config.DEFAULT_CHANNELS``:
+the SQLite outbox alone, whatever the caller's ``YUQING_CHANNELS``) and the production log level; the twin's has the same converter and worker settings. It prints
 ``ready`` once polling and stops on SIGTERM. With ``YUQING_BENCH_PROFILE=PATH`` it profiles every
 thread (yappi, CPU time; ``pip install yappi``) and writes pstats to PATH when it stops. ``bench.suite`` reads its CPU time and memory from /proc.
 """
@@ -33,7 +33,7 @@ async def serve(address: str, queue: str, kind: str, outbox: Path) -> None:
         from activities.channels import build_channels
         from worker import build_worker
 
-        worker = build_worker(client, build_channels(config.channel_names(), outbox), task_queue=queue)
+        worker = build_worker(client, build_channels(config.DEFAULT_CHANNELS.split(","), outbox), task_queue=queue)
     else:
         worker = Worker(  # the same settings, its module passed through the sandbox as the incident's is
             client, task_queue=queue, workflows=[BareTwin], activities=[twin_notify], disable_payload_error_limit=True,

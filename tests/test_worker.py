@@ -6,20 +6,25 @@ import asyncio
 import os
 import signal
 import sys
+import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.common import RawValue
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import SqliteOutbox
 from starter import service
-from tests.conftest import ROOT, TASK_QUEUE, UNIT, Clock, make, make_incident, query_status, release
+from tests.conftest import OFFICE, POLICY, ROOT, TASK_QUEUE, UNIT, Clock, make, make_incident, query_status, release
+from workflows.incident import IncidentWorkflow
 from yuqing import config, search_attributes
-from yuqing.models import AnalysisReport, EventGrade, ObligationKind
+from yuqing.models import AnalysisReport, CloseRequest, EventGrade, IncidentStatus, ObligationKind, OpinionLevel
 from yuqing.policy import load_policy
 
 H = timedelta(hours=1)
@@ -209,3 +214,40 @@ async def test_an_incident_opened_now_runs_every_change_with_no_version_marker(c
     patched = markers((await old.fetch_history()).events)
     assert any(ARTICLES_1_2 in m for m in patched) and any(ARTICLE_5 in m for m in patched)
     assert old_status.coordination == status.coordination  # the same rules, decided by the marker
+
+
+@workflow.defn(dynamic=True)
+class OneReleaseBehind(IncidentWorkflow):
+    """A 0.5.0 worker: it ignores ``in_force`` (an unknown field to it) and asks ``workflow.patched``."""
+
+    @workflow.run
+    async def run(self, args: Sequence[RawValue]) -> IncidentStatus:
+        return await super().run(args)
+
+    def _in_force(self, change: str) -> bool:
+        return workflow.patched(change)
+
+
+async def test_a_history_marked_by_a_worker_one_release_behind_replays_on_this_one(env: WorkflowEnvironment, tmp_path: Path) -> None:
+    """Issue 13 (review): an incident opened by this release's starter but worked by an older worker
+    carries version markers; this release's worker must replay it (it asks ``workflow.patched`` while
+    replaying a listed change), or the incident would stop on the first worker restart."""
+    from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
+
+    from activities.notify import Notifier
+
+    queue = f"behind-{uuid.uuid4().hex[:6]}"
+    behind = Worker(env.client, task_queue=queue, workflows=[OneReleaseBehind], workflow_runner=UnsandboxedWorkflowRunner(),
+                    activities=[Notifier([SqliteOutbox(tmp_path / "o.db")]).deliver])  # fmt: skip
+    async with behind:
+        incident = make_incident(grade=EventGrade.MAJOR, level=OpinionLevel.MAJOR)
+        handle = await service.open_incident(env.client, incident, opened_by=UNIT, task_queue=queue, policy=POLICY)
+        await service.file_report(env.client, handle.id, release())
+        await service.file_report(env.client, handle.id, make(CloseRequest, by=OFFICE, text="舆情平息"))
+        await handle.result()
+    history = await handle.fetch_history()
+    assert any(e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED for e in history.events)  # marked, as 0.5.0 does
+    result = await Replayer(workflows=[IncidentWorkflow], data_converter=config.data_converter()).replay_workflow(
+        history, raise_on_replay_failure=False
+    )
+    assert result.replay_failure is None, result.replay_failure

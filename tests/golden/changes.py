@@ -48,5 +48,5 @@ class PatchedChange(IncidentWorkflow):
 
     def _warn(self, obligation: Obligation, now: datetime) -> None:
         super()._warn(obligation, now)
-        if workflow.patched(PATCH_ID):
+        if self._in_force(PATCH_ID):  # workflow.patched for every history until PATCH_ID joins IN_FORCE
             _warn_government(self, obligation)

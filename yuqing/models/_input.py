@@ -56,10 +56,11 @@ class IncidentInput(Model):
     store custom ones (Temporal's Java test server, which the suite uses to skip months in seconds)."""
     carried: IncidentRecord | None = None
     """The record carried over continue-as-new; ``None`` on the first run."""
-    in_force: list[Annotated[str, StringConstraints(max_length=40)]] = Field(default_factory=list, max_length=32)
+    in_force: list[Annotated[str, StringConstraints(max_length=100)]] = Field(default_factory=list, max_length=1000)
     """The workflow changes in force when the incident was opened (``workflows.incident.IN_FORCE``): it
     runs them from its start with no version marker. Empty in the input of an incident opened before
-    0.5.1, which asks ``workflow.patched`` as it ran."""
+    0.5.1, which asks ``workflow.patched`` as it ran. Bounds generous enough that no later release's
+    list makes this release's workers refuse its input."""
 
     def chain_of(self, record: IncidentRecord) -> list[Unit]:
         """The chain now (P4.d): the receiving unit's after a transfer (A4.1), else the opening one."""
