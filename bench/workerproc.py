@@ -5,7 +5,7 @@
 The incident's is ``worker.build_worker`` with the production default channel (``config.DEFAULT_CHANNELS``:
 the SQLite outbox alone, whatever the caller's ``YUQING_CHANNELS``) and the production log level; the twin's has the same converter and worker settings. It prints
 ``ready`` once polling and stops on SIGTERM. With ``YUQING_BENCH_PROFILE=PATH`` it profiles every
-thread (yappi, CPU time; ``pip install yappi``) and writes pstats to PATH when it stops. ``bench.suite`` reads its CPU time and memory from /proc.
+thread (yappi, CPU time; ``pip install yappi``) and writes pstats to PATH.incident or PATH.twin when it stops. ``bench.suite`` reads its CPU time and memory from /proc.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ async def serve(address: str, queue: str, kind: str, outbox: Path) -> None:
         await stop.wait()
     if profile:
         yappi.stop()
-        yappi.get_func_stats().save(profile, type="pstat")
+        yappi.get_func_stats().save(f"{profile}.{kind}", type="pstat")  # one file a side
 
 
 def main() -> None:
