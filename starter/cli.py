@@ -1039,7 +1039,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             out.error(
                 f"事件已立案但期限未知 incident {OPENING['started']} was opened but its deadlines are not known yet: "
                 f"等待 {args.timeout:g} 秒无应答 no worker answered on task queue {config.task_queue()!r} in "
-                f"{args.timeout:g}s (is `make run` or `yuqing-worker` running?); 勿重复立案 do not open it again"
+                f"{args.timeout:g}s (is `make run` or `yuqing-worker` running?); 请勿重复立案 do not open it again"
             )
             return EXIT_UNREACHABLE
         out.error(
