@@ -10,8 +10,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.channels.base import Channel
-from activities.channels.webhook import PERMANENT_REFUSAL
+from activities.channels.base import PERMANENT_REFUSAL, Channel
 from activities.messages import render
 from yuqing.models import Notification
 

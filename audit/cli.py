@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 from temporalio.service import RPCError, RPCStatusCode
 
-from audit.replay import OUTCOME_ZH
+from audit.outcomes import OUTCOME_ZH
 from yuqing.console import (
     DEFAULT_TIMEOUT,
     EXIT_OK,

@@ -64,6 +64,7 @@ from audit.histories import (
     read_history,
     utc,
 )
+from audit.outcomes import OUTCOME_ZH
 from workflows.incident import WORKFLOW_NAME, IncidentWorkflow
 from workflows.rules import bounds
 from workflows.rules.article3_timeliness import AFTER_DUE
@@ -86,15 +87,6 @@ takes about 1.4 s to start and import, a history about 10 ms to replay and check
 TIMER_TOLERANCE = timedelta(milliseconds=1)
 
 Outcome = Literal["identical", "nondeterministic", "failed", "inconsistent", "altered", "unreadable", "missing"]
-OUTCOME_ZH: dict[str, str] = {
-    "identical": "一致",
-    "nondeterministic": "不确定（代码与历史不符）",
-    "failed": "重放失败",
-    "inconsistent": "记录与动作不符",
-    "altered": "文件被改动",
-    "unreadable": "无法读取",
-    "missing": "文件缺失",
-}
 
 
 class RunReport(BaseModel):

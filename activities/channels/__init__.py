@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from activities.channels.base import Channel
+from activities.channels.base import PERMANENT_REFUSAL, Channel
 from activities.channels.log import LogChannel
 from activities.channels.outbox import SqliteOutbox
-from activities.channels.webhook import PERMANENT_REFUSAL, WebhookChannel
 from yuqing import config
 
 __all__ = ["PERMANENT_REFUSAL", "Channel", "LogChannel", "SqliteOutbox", "WebhookChannel", "build_channels", "close_channels"]
@@ -27,12 +27,27 @@ def build_channels(names: Sequence[str], outbox_path: Path) -> list[Channel]:
     known: dict[str, Callable[[], Channel]] = {
         "outbox": lambda: SqliteOutbox(outbox_path),
         "log": LogChannel,
-        "webhook": lambda: WebhookChannel(config.webhook_url(), config.webhook_secret()),
+        "webhook": _webhook,
     }
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError(f"未知通知渠道 unknown notification channel(s) {unknown}; known: {sorted(known)}")
     return [known[n]() for n in names]
+
+
+def _webhook() -> Channel:
+    from activities.channels.webhook import WebhookChannel  # its HTTP client only where it is used
+
+    return WebhookChannel(config.webhook_url(), config.webhook_secret())
+
+
+def __getattr__(name: str) -> Any:
+    """``WebhookChannel`` on first use: ``yuqing``'s commands import this package and never the HTTP client."""
+    if name == "WebhookChannel":
+        from activities.channels.webhook import WebhookChannel
+
+        return WebhookChannel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 async def close_channels(channels: Sequence[Channel]) -> None:

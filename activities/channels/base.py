@@ -6,6 +6,10 @@ from typing import Protocol
 
 from activities.messages import Letter
 
+PERMANENT_REFUSAL = "NotificationRefused"
+"""``ApplicationError.type`` of a permanent refusal (the webhook's 4xx other than 408/429): not retried, to be
+recorded. Here, not in the webhook's module, so nothing but a webhook channel imports its HTTP client."""
+
 
 class Channel(Protocol):
     """Delivers a letter (a notification and its words); must be safe to call again with the same one

@@ -34,11 +34,10 @@ import httpx
 import structlog
 from temporalio.exceptions import ApplicationError
 
+from activities.channels.base import PERMANENT_REFUSAL
 from activities.messages import Letter
 from yuqing.models._base import clip
 
-PERMANENT_REFUSAL = "NotificationRefused"
-"""``ApplicationError.type`` of a permanent refusal (4xx other than 408/429): not retried, to be recorded."""
 NOT_DELIVERED = "NotificationNotDelivered"
 """``ApplicationError.type`` of a failed attempt that Temporal retries (408, 429, 5xx, network, timeout)."""
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from temporalio.common import RetryPolicy
 
 REFUSED = "NotificationRefused"
-"""The error type of a channel's permanent refusal (``activities.channels.webhook.PERMANENT_REFUSAL``)."""
+"""The error type of a channel's permanent refusal (``activities.channels.base.PERMANENT_REFUSAL``)."""
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
