@@ -56,6 +56,13 @@ from temporalio.worker import Replayer
 
 from activities.channels import SqliteOutbox
 from starter import service
+from tests.conftest import (  # as bench.handlers: POLICY completes a closed incident at 办结
+    OFFICE,
+    POLICY,
+    UNIT,
+    make,
+    release,
+)
 from workflows.incident import IN_FORCE, TASK_TIMEOUT, IncidentWorkflow
 from workflows.rules.article1_responsibility import coordination_units
 from workflows.rules.article4_supervision import escalation_chain
@@ -71,19 +78,12 @@ from yuqing.models import (
     IncidentInput,
     Limits,
     OpinionLevel,
-    ReleaseChannel,
-    ResponseReport,
     ResponseWay,
-    Speaker,
     SuddenEvent,
 )
-from yuqing.policy import load_policy
 from yuqing.process import exit_now
 
 ROOT = Path(__file__).resolve().parent.parent
-UNIT, OFFICE = "370102-jyj", "sz-bgt"
-POLICY = load_policy().model_copy(update={"evaluation_window_days": 0.0})
-"""A closed incident's workflow completes at 办结 (no evaluation window): a lifecycle ends."""
 KEYS = (
     "lifecycle_throughput_ratio", "worker_cpu_ratio", "history_events_ratio", "history_bytes_ratio",
     "escalation_p99_ratio_300", "escalation_p99_ratio_1000", "memory_per_incident_ratio",
@@ -208,14 +208,8 @@ def major_incident(discovered_at: datetime | None = None) -> Incident:
     )  # fmt: skip
 
 
-def release(way: ResponseWay) -> ResponseReport:
-    speaker = Speaker.SPOKESPERSON if way.needs_speaker else None
-    return ResponseReport(report_id=str(uuid.uuid4()), as_=UNIT, text="通过政务微博发布情况通报", way=way,
-                          channel=ReleaseChannel.WEIBO, speaker=speaker)  # fmt: skip
-
-
 def close() -> CloseRequest:
-    return CloseRequest(report_id=str(uuid.uuid4()), as_=OFFICE, text="舆情平息，办结")
+    return make(CloseRequest, by=OFFICE, text="舆情平息，办结")  # type: ignore[no-any-return]
 
 
 LIFECYCLE_REPORTS: tuple[Callable[[], Any], ...] = (
