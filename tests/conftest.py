@@ -42,7 +42,7 @@ from yuqing.models import (
 )
 from yuqing.policy import load_policy
 
-pytest_plugins = ["tests.cli_support"]  # the ``cli`` and ``cli_env`` fixtures
+pytest_plugins = ["tests.cli_support", "tests.watchdog"]  # the ``cli`` fixtures; no test hangs the suite
 
 TASK_QUEUE = "yuqing-tests"
 DEV_SERVER_ARGS = ["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"]
