@@ -6,13 +6,17 @@ Each test here failed on the argparse command line it replaces."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import sys
+import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+import click
 import pexpect
 import pytest
 from temporalio.client import Client
@@ -294,6 +298,42 @@ def test_ctrl_c_at_a_prompt(cli_env: dict[str, str]) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130 and "已中断 interrupted" in child.before and "Traceback" not in child.before
+
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX signals and select, as on the deployment")
+def test_ctrl_c_as_the_question_appears_is_never_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C that lands between the question being written and the read beginning (found under load:
+    the clerk's Ctrl-C was echoed and the command went on waiting for an answer). Here the signal is caught
+    by another thread, so the main thread's read is never interrupted by it, exactly as in that race: the
+    prompt must still end (click.Abort) and not wait for a line that is written only 3 s later."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers run on the main thread")
+    from yuqing import console
+
+    read_fd, write_fd = os.pipe()
+    monkeypatch.setattr(sys, "stdin", os.fdopen(read_fd, "r", encoding="utf-8"))
+    monkeypatch.setattr(console, "_is_terminal", lambda stream: True)  # as at a clerk's terminal
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def interrupt_then_answer() -> None:
+        time.sleep(0.3)
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)  # tripped here, not in the reading thread
+        time.sleep(3)
+        os.write(write_fd, "某中学食堂舆情\n".encode())
+
+    helper = threading.Thread(target=interrupt_then_answer)
+    started = time.monotonic()
+    helper.start()
+    try:
+        with pytest.raises(click.Abort):
+            console.ask_line("标题 title")
+        assert time.monotonic() - started < 2.5
+    finally:
+        helper.join()
+        signal.signal(signal.SIGINT, previous)
+        os.close(write_fd)
+        sys.stdin.close()
 
 
 # ------------------------------------------------------------------ tables

@@ -11,6 +11,7 @@ import difflib
 import json
 import os
 import re
+import select
 import sys
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -454,6 +455,41 @@ def plan(handler: Handler, kwargs: dict[str, Any], **defaults: Any) -> Plan:
     return Plan(handler, args)
 
 
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (ValueError, OSError):
+        return False
+
+
+ASK_POLL_SECONDS = 0.1
+
+
+def ask_line(question: str) -> str:
+    """One answer (never empty) typed after ``question`` on stderr; Ctrl-C or end of input: click.Abort.
+
+    At a terminal the wait for the answer is a loop in Python, not one blocking read: a Ctrl-C that lands
+    as the question is written (after Python last looked for signals, before the read began) would
+    otherwise be echoed and then ignored until the clerk pressed Enter. Here it is taken within 0.1 s.
+    """
+    stream = sys.stdin
+    while True:
+        click.echo(f"{question}：", nl=False, err=True)
+        try:
+            if _is_terminal(stream):
+                while not select.select([stream], [], [], ASK_POLL_SECONDS)[0]:
+                    pass
+            line = stream.readline()
+        except KeyboardInterrupt:
+            click.echo(err=True)
+            raise click.Abort() from None
+        if not line:  # end of input (Ctrl-D)
+            click.echo(err=True)
+            raise click.Abort()
+        if line.strip():
+            return line.rstrip("\r\n")
+
+
 def prompt(param: click.Parameter, question: str) -> Any:
     """Ask for one field on stderr; a list of choices is numbered (the number or the name is taken);
     a wrong answer is said and asked again. Ctrl-C or end of input ends the command (click.Abort)."""
@@ -468,8 +504,7 @@ def prompt(param: click.Parameter, question: str) -> Any:
             click.echo(f"  {number}. {choice.zh}（{choice.value}）", err=True)
     hint = "请填序号或名称 number or name" if choices else question
     while True:
-        text = click.prompt(hint if choices else question, err=True, prompt_suffix="：")
-        value = " ".join(str(text).split())
+        value = " ".join(ask_line(hint if choices else question).split())
         if choices and value.isdigit() and 1 <= int(value) <= len(choices):
             return choices[int(value) - 1]
         try:
