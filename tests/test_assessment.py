@@ -34,7 +34,7 @@ from audit.export import export
 from audit.ledger import IncidentLedger, ObligationLine, build_ledger
 from audit.replay import AuditResult, audit
 from starter import service
-from tests.conftest import COUNTY, OFFICE, Clock, make, make_incident, release
+from tests.conftest import COUNTY, OFFICE, Clock, make, make_incident, release, serving
 from worker import build_worker
 from workflows.rules.article4_supervision import escalation_chain
 from yuqing.directory import load_directory
@@ -187,13 +187,13 @@ async def live(env: WorkflowEnvironment, worker: Worker) -> AsyncIterator[Live]:
 
     async def g_credited(stack: AsyncExitStack) -> None:  # 青岛, 重大 event: released at 5 h - 4 s in an outage (P4.h)
         queue = f"outage-{prefix}"
-        async with build_worker(env.client, [], task_queue=queue):
+        async with serving(build_worker(env.client, [], task_queue=queue)):
             h = await open_("g-credited", QD_COUNTY, OpinionLevel.MAJOR, grade=EventGrade.MAJOR, queue=queue)
             await clock.to(h, 5 * H - 4 * S)
         filed = await clock.now(h)
         sending = asyncio.create_task(service.file_report(env.client, h.id, release(by=QD_COUNTY, filed_at=filed)))
         await asyncio.sleep(6)  # the deadline passes while no worker runs
-        await stack.enter_async_context(build_worker(env.client, [], task_queue=queue))
+        await stack.enter_async_context(serving(build_worker(env.client, [], task_queue=queue)))
         await asyncio.wait_for(sending, 30)
         await _close(clock, h, 5 * H + 10 * M)  # the press conference and continued_release#1 waived
 

@@ -28,7 +28,7 @@ from audit.ledger import IncidentLedger, build_ledger
 from audit.replay import audit
 from starter import service
 from tests.cli_support import Cli, failed, free_port, ok
-from tests.conftest import TASK_QUEUE, start_env
+from tests.conftest import TASK_QUEUE, serving, start_env
 from tests.golden.record import SMALL_HISTORY
 from tests.golden.scenarios import SCENARIOS, Ctx, DeadChannel
 from worker import build_worker
@@ -63,9 +63,9 @@ async def live(env: WorkflowEnvironment, worker: Worker) -> AsyncIterator[Live]:
     prefix = f"au{uuid.uuid4().hex[:6]}"
     dead = f"dead-{prefix}"
     try:
-        async with build_worker(env.client, [DeadChannel()], task_queue=dead), build_worker(
+        async with serving(build_worker(env.client, [DeadChannel()], task_queue=dead)), serving(build_worker(
             small.client, [], task_queue=TASK_QUEUE
-        ), build_worker(small.client, [DeadChannel()], task_queue=dead), AsyncExitStack() as workers:
+        )), serving(build_worker(small.client, [DeadChannel()], task_queue=dead)), AsyncExitStack() as workers:
             contexts = {
                 "default": Ctx(env, TASK_QUEUE, dead, workers),
                 "small_history": Ctx(small, TASK_QUEUE, dead, workers),

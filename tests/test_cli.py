@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from temporalio.testing import WorkflowEnvironment
 
 from tests.cli_support import Cli, eventually, failed, free_port, ok, parse_status, record
-from tests.conftest import Clock
+from tests.conftest import Clock, serving
 from worker import build_worker
 from yuqing.models import TEXT_MAX, IncidentState
 from yuqing.timefmt import SHANGHAI
@@ -144,7 +144,7 @@ async def test_a_timed_out_report_is_never_filed_twice(cli: Cli, cli_env: dict[s
     respond = ("respond", incident_id, "--way", "发布权威信息", "--channel", "政府网站", "--text", "官网发布情况说明",
                "--timeout", "4")  # fmt: skip
     failed(await cli(*respond, env=down), 3, "未确认", "可用同一命令重试，不会重复登记")
-    async with build_worker(env.client, [], task_queue=queue):
+    async with serving(build_worker(env.client, [], task_queue=queue)):
         again = ok(await cli(*respond, "--json", env=down)).json()
         status = parse_status(await record(env, incident_id))
     assert again["seq"] == 1 and [r.seq for r in status.reports] == [1]

@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from starter import cli
 from tests.cli_support import CJK, ENGLISH, YUQING, Cli, failed, ok, parse_status, record
+from tests.conftest import serving
 from worker import build_worker
 from yuqing.directory import UnknownUnit, load_directory
 from yuqing.timefmt import SHANGHAI, TimeFormatError, parse_time
@@ -211,7 +212,7 @@ async def test_no_worker_exit_3_unconfirmed_and_a_resend_files_once(cli: Cli, en
     respond = ("respond", incident_id, "--way", "接受媒体采访", "--text", "接受采访", "--report-id", report_id,
                "--timeout", "3")  # fmt: skip
     failed(await cli(*respond, env=down), 3, "未确认", "可用同一命令重试，不会重复登记")
-    async with build_worker(env.client, [], task_queue=queue):
+    async with serving(build_worker(env.client, [], task_queue=queue)):
         again = ok(await cli(*respond, "--json", env=down)).json()
         status = parse_status(await record(env, incident_id))
     assert again["seq"] == 1 and [r.report_id for r in status.reports] == [report_id]
@@ -227,7 +228,7 @@ async def test_open_again_after_no_worker_answered_shows_the_same_incident(cli: 
     first = failed(await cli(*command, env=down), 3, "请勿重复立案")
     opened = re.search(r"（([^）]+)）", first.err)
     assert opened is not None
-    async with build_worker(env.client, [], task_queue=queue):
+    async with serving(build_worker(env.client, [], task_queue=queue)):
         again = ok(await cli(*command, "--json", env=down)).json()
     assert again["incident_id"] == opened.group(1)
 

@@ -34,6 +34,7 @@ from tests.conftest import (
     make_incident,
     query_status,
     release,
+    serving,
     start_env,
 )
 from worker import build_worker
@@ -94,7 +95,7 @@ async def test_continue_as_new_keeps_record_timers_reports_and_report_ids(small_
     """D1: the record, its clocks and the ids of filed reports cross continue-as-new; nothing is sent twice."""
     env = small_history_env
     outbox = SqliteOutbox(tmp_path / "outbox.db")
-    async with build_worker(env.client, [outbox], task_queue="can"):
+    async with serving(build_worker(env.client, [outbox], task_queue="can")):
         clock = Clock(env, env.client)
         handle = await clock.open(make_incident(), task_queue="can")
         first_run = (await handle.describe()).run_id
@@ -223,7 +224,7 @@ async def test_proof_120_days_of_hourly_escalations(months_env: WorkflowEnvironm
     keeps the last 20 escalations and the count, and every payload stays within budget."""
     env = months_env
     delivered = KeptChannel()
-    async with build_worker(env.client, [delivered], task_queue="months"):
+    async with serving(build_worker(env.client, [delivered], task_queue="months")):
         now = await env.get_current_time()
         incident = make_incident(level=OpinionLevel.GENERAL, transfer=Transfer(at=now, by=OFFICE))
         handle = await service.open_incident(
@@ -273,7 +274,7 @@ async def test_notifications_in_delivery_are_handed_over_at_continue_as_new(env:
 
     queue = f"handover-{uuid.uuid4().hex[:6]}"
     outbox, gateway = SqliteOutbox(tmp_path / "outbox.db"), Switchable()
-    async with build_worker(env.client, [gateway, outbox], task_queue=queue):
+    async with serving(build_worker(env.client, [gateway, outbox], task_queue=queue)):
         clock = Clock(env, env.client)
         limits = Limits(run_reports=5, drain_seconds=1)
         handle = await service.open_incident(env.client, make_incident(), opened_by=UNIT, task_queue=queue, limits=limits)

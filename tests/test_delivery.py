@@ -31,7 +31,7 @@ from audit.export import export
 from audit.replay import audit
 from starter import render as views
 from starter import service
-from tests.conftest import OFFICE, UNIT, make, make_incident, query_status
+from tests.conftest import OFFICE, UNIT, make, make_incident, query_status, serving
 from tests.test_notifications import notification
 from worker import build_worker
 from workflows.rules import bounds
@@ -116,7 +116,7 @@ async def test_p4_b_an_outage_beyond_the_retry_window_delays_and_loses_nothing(
     assert outbox.rows() == []
     queue = f"outage-{uuid.uuid4().hex[:6]}"
     release = hold_lock(outbox.path)
-    async with build_worker(env.client, [outbox], task_queue=queue):
+    async with serving(build_worker(env.client, [outbox], task_queue=queue)):
         handle = await service.open_incident(
             env.client, make_incident(grade=EventGrade.MAJOR, level=OpinionLevel.MAJOR), opened_by=UNIT,
             task_queue=queue, policy=WINDOW,
@@ -161,7 +161,7 @@ async def test_p4_b_a_closed_incident_completes_only_when_its_notifications_are_
     assert outbox.rows() == []
     queue = f"closing-{uuid.uuid4().hex[:6]}"
     release = hold_lock(outbox.path)
-    async with build_worker(env.client, [outbox], task_queue=queue):
+    async with serving(build_worker(env.client, [outbox], task_queue=queue)):
         handle = await service.open_incident(env.client, make_incident(), opened_by=UNIT, task_queue=queue, policy=WINDOW)
         await service.file_report(env.client, handle.id, make(CloseRequest, by=OFFICE, text="省政府办公厅决定办结"))
         deadline = time.monotonic() + 60
@@ -192,7 +192,7 @@ class RefusingChannel:
 async def test_p4_b_a_permanent_refusal_is_listed_as_refused_and_not_retried(env: WorkflowEnvironment) -> None:
     channel = RefusingChannel()
     queue = f"refused-{uuid.uuid4().hex[:6]}"
-    async with build_worker(env.client, [channel], task_queue=queue):
+    async with serving(build_worker(env.client, [channel], task_queue=queue)):
         handle = await service.open_incident(env.client, make_incident(), opened_by=UNIT, task_queue=queue, policy=WINDOW)
         await until(lambda: channel.calls >= 1, 10, "the channel was called")
         deadline = time.monotonic() + 10

@@ -16,7 +16,7 @@ from activities.channels import SqliteOutbox
 from activities.messages import Letter
 from activities.notify import Notifier
 from starter import service
-from tests.conftest import POLICY, Clock, make_incident, query_status, release
+from tests.conftest import POLICY, Clock, make_incident, query_status, release, serving
 from tests.test_notifications import notification
 from worker import build_worker
 from yuqing.models import ObligationKind, ObligationStatus
@@ -34,14 +34,14 @@ async def test_d_esc_a_step_due_before_a_report_that_arrives_with_its_timer_is_s
     queue = f"late-{uuid.uuid4().hex[:6]}"
     outbox = SqliteOutbox(tmp_path / "outbox.db")
     window = POLICY.of(ObligationKind.RESPONSE).window
-    async with build_worker(env.client, [outbox], task_queue=queue):
+    async with serving(build_worker(env.client, [outbox], task_queue=queue)):
         handle = await service.open_incident(env.client, make_incident(), opened_by=make_incident().responsible_unit,
                                              task_queue=queue, policy=POLICY)  # fmt: skip
         await Clock(env, env.client).advance(handle, window - timedelta(seconds=2))
     # the workers are down across the deadline: its timer fires with nobody to run it
     await asyncio.sleep(4)
     await handle.signal(service.REPORT, release(filed_at=None))  # counted at its arrival, after the deadline
-    async with build_worker(env.client, [outbox], task_queue=queue):
+    async with serving(build_worker(env.client, [outbox], task_queue=queue)):
         for _ in range(300):
             status = await query_status(handle)
             if status.reports_total:

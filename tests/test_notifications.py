@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.channels import SqliteOutbox, build_channels
 from activities.messages import Letter, render
 from starter import service
-from tests.conftest import UNIT, Clock, make_incident, query_status
+from tests.conftest import UNIT, Clock, make_incident, query_status, serving
 from worker import build_worker
 from yuqing.models import (
     EscalationAction,
@@ -121,7 +121,7 @@ async def test_p4_b_retried_activity_records_once(env: WorkflowEnvironment, tmp_
     """P4.b: a channel failing after the outbox wrote makes Temporal retry the activity; the outbox still has one row."""
     outbox, flaky = SqliteOutbox(tmp_path / "outbox.db"), FlakyChannel(failures=2)
     queue = f"flaky-{uuid.uuid4().hex[:6]}"
-    async with build_worker(env.client, [outbox, flaky], task_queue=queue):
+    async with serving(build_worker(env.client, [outbox, flaky], task_queue=queue)):
         handle = await service.open_incident(env.client, make_incident(), opened_by=UNIT, task_queue=queue)
         await Clock.settle(handle, timeout=30)
         [row] = outbox.rows(handle.id)
@@ -144,7 +144,7 @@ async def test_failing_channel_never_fails_the_workflow(env: WorkflowEnvironment
     the list."""
     queue = f"dead-{uuid.uuid4().hex[:6]}"
     quick = load_policy().model_copy(update={"notification_retry_hours": 2 / 3600})  # 2 s of retries
-    async with build_worker(env.client, [DeadChannel()], task_queue=queue):
+    async with serving(build_worker(env.client, [DeadChannel()], task_queue=queue)):
         handle = await service.open_incident(
             env.client, make_incident(grade=EventGrade.MAJOR), opened_by=UNIT, task_queue=queue, policy=quick
         )
@@ -159,7 +159,7 @@ async def test_failing_channel_never_fails_the_workflow(env: WorkflowEnvironment
         assert any(w in status.delivery_failures[0].error for w in ("unreachable", "WindowEnding"))
         assert status.delivery_pending >= 1
     outbox = SqliteOutbox(tmp_path / "outbox.db")
-    async with build_worker(env.client, [outbox], task_queue=queue):  # the channel is back
+    async with serving(build_worker(env.client, [outbox], task_queue=queue)):  # the channel is back
         status = await Clock(env, env.client).advance(handle, 5 * H + timedelta(minutes=30))
         for _ in range(300):
             status = await query_status(handle)

@@ -25,7 +25,7 @@ from activities.channels import SqliteOutbox
 from activities.notify import Notifier
 from starter import service
 from tests.broken import ChangedIncident
-from tests.conftest import POLICY, ROOT, UNIT, Clock, make_incident, release
+from tests.conftest import POLICY, ROOT, UNIT, Clock, make_incident, release, serving
 from worker import build_worker
 from yuqing import config, telemetry
 from yuqing.models import ObligationKind, ObligationStatus
@@ -131,7 +131,7 @@ async def test_a_history_the_code_cannot_replay_is_alarmed_with_the_incident_id_
     address = f"127.0.0.1:{free_port()}"
     alarm = telemetry.watch_nondeterminism()
     before = alarm.count
-    async with build_worker(env.client, [], task_queue=queue):
+    async with serving(build_worker(env.client, [], task_queue=queue)):
         handle = await service.open_incident(env.client, make_incident(), opened_by=UNIT, task_queue=queue, policy=POLICY)
         await Clock.settle(handle)
     runtime = telemetry.runtime(address)

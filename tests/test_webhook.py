@@ -28,7 +28,7 @@ from activities.messages import Letter, render
 from activities.notify import Notifier
 from faults.receiver import Receiver, verify
 from starter import service
-from tests.conftest import UNIT, Clock, make_incident, query_status
+from tests.conftest import UNIT, Clock, make_incident, query_status, serving
 from tests.test_notifications import notification
 from worker import build_worker
 from yuqing import config
@@ -313,7 +313,7 @@ async def test_p4_b_webhook_outage_then_every_notification_received_once(
     with Receiver(SECRET, refuse_for=3.0) as receiver:
         webhook = WebhookChannel(receiver.url, SECRET)
         try:
-            async with build_worker(env.client, [outbox, webhook], task_queue=queue):
+            async with serving(build_worker(env.client, [outbox, webhook], task_queue=queue)):
                 incidents = [
                     make_incident(),
                     make_incident(level=OpinionLevel.MAJOR, grade=EventGrade.MAJOR),  # A2.3: coordination too

@@ -78,6 +78,30 @@ async def test_worker_refuses_to_start_without_server(tmp_path: Path) -> None:
     assert b"worker cannot start" in err and b"Traceback" not in err
 
 
+async def test_a_stopping_worker_leaves_within_its_bound_even_if_its_shutdown_never_ends(
+    env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM or Ctrl-C must stop the worker. The SDK's shutdown can wait for ever (on a run it could not
+    evict: seen in a loaded suite); here it is made to, and the worker is given its bound, then leaves."""
+    from worker import build_worker, stop_within
+
+    worker = build_worker(env.client, [], task_queue=f"stuck-{uuid.uuid4().hex[:6]}")
+    running = asyncio.create_task(worker.run())
+    real_shutdown, never = worker.shutdown, asyncio.Event()
+
+    async def shutdown_that_never_ends() -> None:
+        await real_shutdown()  # the worker does stop polling ...
+        await never.wait()  # ... but the call never returns, as with a run stuck in eviction
+
+    monkeypatch.setattr(worker, "shutdown", shutdown_that_never_ends)
+    started = asyncio.get_running_loop().time()
+    assert await stop_within(worker, 2.0) is False
+    assert 2.0 <= asyncio.get_running_loop().time() - started < 5
+    await asyncio.wait_for(running, 10)  # (the real shutdown did end: nothing left running after the test)
+    monkeypatch.setattr(worker, "shutdown", real_shutdown)
+    assert await stop_within(worker, 10.0) is True
+
+
 async def test_search_attributes_filter_incidents(clock: Clock) -> None:
     """Incidents list by state, unit, level, grade and overdue through visibility, not by fetching each one."""
     overdue = await clock.open(make_incident(unit="370211-zjj", grade=EventGrade.MAJOR))

@@ -13,7 +13,7 @@ import pytest
 
 from activities.channels.outbox import SqliteOutbox
 from starter import service
-from tests.conftest import CITY, COUNTY, OFFICE, UNIT, Clock, escalations_of, make, make_incident, release
+from tests.conftest import CITY, COUNTY, OFFICE, UNIT, Clock, escalations_of, make, make_incident, release, serving
 from yuqing.directory import Directory
 from yuqing.errors import Rejected
 from yuqing.models import (
@@ -403,7 +403,7 @@ async def test_a2_the_opening_notices_follow_the_opening_level(env: object, dire
     handle = await service.open_incident(client, incident, opened_by=UNIT, task_queue=queue, policy=POLICY)
     raise_ = make(ReclassificationReport, opinion_level=OpinionLevel.PARTICULARLY_MAJOR)
     await service.signal_report(client, handle.id, raise_.model_dump(mode="json", by_alias=True))
-    async with build_worker(client, [], task_queue=queue):
+    async with serving(build_worker(client, [], task_queue=queue)):
         await Clock.settle(handle)
         status = await handle.query("status", result_type=type(await clock_status(handle)))
     assert len(told(status, "leadership")) == 2 and {a for a, _, _ in told(status, "coordination")} == {"coordination#0"}

@@ -26,7 +26,7 @@ import structlog
 
 from audit.export import export
 from starter import service
-from tests.conftest import TASK_QUEUE, start_env
+from tests.conftest import TASK_QUEUE, serving, start_env
 from tests.golden.scenarios import SCENARIOS, Ctx, DeadChannel
 from worker import build_worker
 
@@ -51,9 +51,9 @@ async def record(names: Sequence[str]) -> dict[str, Any]:
     for server, chosen in by_server.items():
         env = await start_env(SMALL_HISTORY if server == "small_history" else None)
         try:
-            async with build_worker(env.client, [], task_queue=TASK_QUEUE), build_worker(
+            async with serving(build_worker(env.client, [], task_queue=TASK_QUEUE)), serving(build_worker(
                 env.client, [DeadChannel()], task_queue=DEAD_QUEUE
-            ), AsyncExitStack() as workers:
+            )), AsyncExitStack() as workers:
                 ctx = Ctx(env, TASK_QUEUE, DEAD_QUEUE, workers)
                 await asyncio.gather(*(SCENARIOS[n].run(ctx, golden_id(n)) for n in chosen))
                 for name in chosen:

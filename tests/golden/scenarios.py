@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from starter import service
-from tests.conftest import CITY, COUNTY, OFFICE, UNIT, Clock, make, make_incident, release
+from tests.conftest import CITY, COUNTY, OFFICE, UNIT, Clock, make, make_incident, release, serving
 from worker import build_worker
 from workflows.rules.delivery import REFUSED
 from yuqing.models import (
@@ -311,13 +311,13 @@ async def backdated(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
 @scenario("credited-report", "工作进程中断：截止前 4 秒报送、中断后到达的发布按报送时间计，按时", "P4.h", "A3.1")
 async def credited(ctx: Ctx, incident_id: str) -> WorkflowHandle[Any, Any]:
     queue = f"outage-{incident_id}"
-    async with build_worker(ctx.client, [], task_queue=queue):
+    async with serving(build_worker(ctx.client, [], task_queue=queue)):
         handle = await ctx.open(make_incident(id=incident_id, grade=EventGrade.MAJOR), task_queue=queue)
         await ctx.clock.to(handle, 5 * H - 4 * S)
     filed = await ctx.clock.now(handle)  # the worker is down from here: nobody can act
     sending = asyncio.create_task(service.file_report(ctx.client, handle.id, release(filed_at=filed)))
     await asyncio.sleep(6)  # the deadline passes during the outage
-    await ctx.workers.enter_async_context(build_worker(ctx.client, [], task_queue=queue))
+    await ctx.workers.enter_async_context(serving(build_worker(ctx.client, [], task_queue=queue)))
     await asyncio.wait_for(sending, 30)
     await ctx.clock.settle(handle)
     return handle
