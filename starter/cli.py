@@ -693,10 +693,7 @@ async def cmd_open(args: Args, out: Output) -> int:
         status, now, execution = await asyncio.wait_for(service.read_incident(client, handle.id), args.timeout * 0.8)
     except TimeoutError:  # remembered still: the same command again shows this incident, never opens a second
         problem = await service.workflow_task_problem(client, handle.id)
-        raise Unreachable(
-            f"事件已立案（{handle.id}），期限尚未算出，请勿重复立案；稍后用 `yuqing status {handle.id}` 或同一命令查看 "
-            f"incident {handle.id} was opened but its deadlines are not known yet (do not open it again): {problem}"
-        ) from None
+        raise Unreachable(opened_but_unknown(handle.id, problem)) from None
     store.forget(key)
     if status is None:
         raise YuqingError(f"事件未能立案 incident {handle.id} did not start: {execution.problem or execution.status}")
@@ -977,6 +974,15 @@ async def cmd_notices(args: Args, out: Output) -> int:
 # -------------------------------------------------------------------- main
 
 
+def opened_but_unknown(incident_id: str, why: str) -> str:
+    """An ``open`` whose start was answered and whose deadlines were not: the one wording for it, whichever
+    timeout came first, with the id in （） for the clerk to copy (the same command again shows it)."""
+    return (
+        f"事件已立案（{incident_id}），期限尚未算出，请勿重复立案；稍后用 `yuqing status {incident_id}` 或同一命令查看 "
+        f"incident {incident_id} was opened but its deadlines are not known yet (do not open it again): {why}"
+    )
+
+
 OPENING: dict[str, str] = {}
 """The incident id an ``open`` is starting (chosen before the start call), for an interrupted run."""
 
@@ -1036,11 +1042,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         if OPENING.get("started"):  # the start call was answered: the incident exists, its deadlines are unknown
-            out.error(
-                f"事件已立案但期限未知 incident {OPENING['started']} was opened but its deadlines are not known yet: "
+            out.error(opened_but_unknown(OPENING["started"], (
                 f"等待 {args.timeout:g} 秒无应答 no worker answered on task queue {config.task_queue()!r} in "
-                f"{args.timeout:g}s (is `make run` or `yuqing-worker` running?); 请勿重复立案 do not open it again"
-            )
+                f"{args.timeout:g}s (is `make run` or `yuqing-worker` running?)"
+            )))  # fmt: skip
             return EXIT_UNREACHABLE
         out.error(
             f"未确认 not confirmed: 等待 {args.timeout:g} 秒无应答 no answer in {args.timeout:g}s: no worker answered on task "

@@ -15,6 +15,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import click
 import pexpect
@@ -105,6 +106,39 @@ def test_the_acting_unit_by_name(capsys: pytest.CaptureFixture[str], monkeypatch
     code = cli.run(["analysis", "YQ-20261125-1432-7f3a", "--as", "济南市历下区教育和体育局", "--text", "研判", "--timeout", "2"])
     _, err = capsys.readouterr()
     assert code == 3 and "无法连接" in err, err
+
+
+def test_an_open_answered_but_slow_says_its_id_whichever_timeout_comes_first(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On a loaded machine the start call took a fifth of ``--timeout``, so the command's overall timeout
+    fired before the deadline read's: that message lacked the incident's id in （）, the one the clerk
+    copies (test_open_again_after_no_worker_answered_shows_the_same_incident failed on it). One wording now."""
+    from types import SimpleNamespace
+
+    from starter import service
+
+    monkeypatch.setenv("YUQING_VAR", str(tmp_path))
+
+    async def connect(*_: Any) -> Any:
+        return SimpleNamespace(namespace="default", service_client=SimpleNamespace(config=SimpleNamespace(target_host="x:1")))
+
+    async def slow_start(client: Any, incident: Any, **_: Any) -> Any:
+        await asyncio.sleep(0.5)  # half of --timeout: the read's 0.8 x timeout would end after the command's
+        return SimpleNamespace(id=incident.id)
+
+    async def no_worker(*_: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(service, "connect", connect)
+    monkeypatch.setattr(service, "open_incident", slow_start)
+    monkeypatch.setattr(service, "read_incident", no_worker)
+    code = cli.run(["open", "--as", "370102-jyj", "--title", "某中学食堂舆情", "--unit", "370102-jyj",
+                    "--opinion-level", "一般", "--timeout", "1"])  # fmt: skip
+    err = capsys.readouterr().err
+    opened = re.search(r"事件已立案（(YQ-[^）]+)）", err)
+    assert code == 3 and opened is not None and "请勿重复立案" in err, err
+    assert f"yuqing status {opened.group(1)}" in err
 
 
 # ------------------------------------------------------------------ options
