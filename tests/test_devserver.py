@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
@@ -178,3 +179,31 @@ async def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path, wh
     text = err.decode()
     assert proc.returncode == 1 and f"端口 {taken} 已被占用" in text and f"port {taken} is already in use" in text, text
     assert "worker started" not in text and "dev server starting" not in text and "Traceback" not in text
+
+
+async def test_a_server_still_starting_is_asked_again_not_taken_for_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """make run's worker and the fault campaign connect as soon as the server's port is open; on a loaded
+    machine its frontend then answers "not healthy yet" for a moment, and the campaign gave up on that at
+    once (exit 3, seen with two suites side by side). Other errors still fail at once."""
+    from yuqing.errors import Unreachable
+
+    calls: list[float] = []
+
+    async def starting_then_ready(*_: Any, **__: Any) -> Any:
+        calls.append(asyncio.get_running_loop().time())
+        if len(calls) < 3:
+            raise RuntimeError('Failed client connect: Server connection error: status: Unavailable, message: "Frontend is not healthy yet"')
+        return "client"
+
+    monkeypatch.setattr(Client, "connect", starting_then_ready)
+    assert await config.connect("127.0.0.1:7233") == "client" and len(calls) == 3
+
+    async def refused(*_: Any, **__: Any) -> Any:
+        calls.append(0.0)
+        raise RuntimeError('Failed client connect: Server connection error: tonic::transport::Error(Transport, ConnectError("tcp connect error", Os { code: 111, message: "Connection refused" }))')
+
+    calls.clear()
+    monkeypatch.setattr(Client, "connect", refused)
+    with pytest.raises(Unreachable, match="tcp connect error|Connection refused"):
+        await config.connect("127.0.0.1:7233")
+    assert len(calls) == 1

@@ -132,12 +132,26 @@ async def connect(address: str | None = None, namespace: str | None = None, runt
         raise YuqingError(f"连接配置有误 invalid Temporal connection configuration: {err}") from None
     converter = data_converter()
     where = f"{options['target_host']} (namespace {options.get('namespace', 'default')})"
-    try:
-        return await asyncio.wait_for(
-            Client.connect(**options, data_converter=converter, runtime=runtime), CONNECT_TIMEOUT
-        )
-    except (TimeoutError, RuntimeError, OSError) as err:
-        raise Unreachable(f"无法连接 Temporal 服务器 cannot reach the Temporal server at {where}: {_detail(err)}") from None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CONNECT_TIMEOUT
+    while True:
+        try:
+            return await asyncio.wait_for(
+                Client.connect(**options, data_converter=converter, runtime=runtime), max(0.1, deadline - loop.time())
+            )
+        except (TimeoutError, RuntimeError, OSError) as err:
+            # A server listening but still starting is asked again (make run and the fault campaign connect as
+            # soon as its port is open; on a loaded machine the frontend then is not healthy for a moment).
+            if STARTING not in str(err) or loop.time() + RETRY_STARTING >= deadline:
+                raise Unreachable(
+                    f"无法连接 Temporal 服务器 cannot reach the Temporal server at {where}: {_detail(err)}"
+                ) from None
+        await asyncio.sleep(RETRY_STARTING)
+
+
+STARTING = "not healthy yet"
+"""What a server that is listening but still starting answers (``Frontend is not healthy yet``)."""
+RETRY_STARTING = 0.2
 
 
 def _detail(err: BaseException) -> str:
