@@ -59,7 +59,8 @@ def build_worker(client: Client, channels: Sequence[Channel], task_queue: str | 
     )
 
 
-async def run(stop: asyncio.Event) -> None:
+async def run(stop: asyncio.Event) -> bool:
+    """Serve until ``stop`` is set; False if the worker had to leave before its shutdown finished."""
     channels = build_channels(config.channel_names(), config.outbox_path())  # a bad channel setting stops us first
     runtime = telemetry.runtime()
     client = await config.connect(runtime=runtime)
@@ -79,15 +80,18 @@ async def run(stop: asyncio.Event) -> None:
     )
     running = asyncio.create_task(worker.run())
     stopping = asyncio.create_task(stop.wait())
+    stopped = False
     try:
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if running.done():
             running.result()  # a fatal worker error: raised, exit 1
-        await stop_within(worker, SHUTDOWN_SECONDS)
+        stopped = await stop_within(worker, SHUTDOWN_SECONDS)
     finally:
         stopping.cancel()
+        running.cancel()  # before the channels close: nothing of the worker's may still be using them
         await close_channels(channels)
-    log.info("worker stopped")
+    log.info("worker stopped" if stopped else "worker left before its shutdown finished")
+    return stopped
 
 
 SHUTDOWN_SECONDS = 30.0
@@ -112,13 +116,15 @@ async def stop_within(worker: Worker, seconds: float) -> bool:
 
 
 def run_worker() -> int:
-    """Run until SIGINT/SIGTERM/SIGHUP; the exit code (1 when the worker cannot start)."""
+    """Run until SIGINT/SIGTERM/SIGHUP; the exit code (1 when the worker cannot start, or left before its
+    shutdown finished)."""
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal of `make run` was closed
         loop.add_signal_handler(sig, stop.set)
     try:
-        loop.run_until_complete(run(stop))
+        if not loop.run_until_complete(run(stop)):
+            return 1  # a supervisor (systemd Restart=on-failure) starts it again
     except (search_attributes.SearchAttributeError, YuqingError, ValueError, RuntimeError) as err:
         log.error("worker cannot start", error=str(err))
         return 1

@@ -978,8 +978,8 @@ def opened_but_unknown(incident_id: str, why: str) -> str:
     """An ``open`` whose start was answered and whose deadlines were not: the one wording for it, whichever
     timeout came first, with the id in （） for the clerk to copy (the same command again shows it)."""
     return (
-        f"事件已立案（{incident_id}），期限尚未算出，请勿重复立案；稍后用 `yuqing status {incident_id}` 或同一命令查看 "
-        f"incident {incident_id} was opened but its deadlines are not known yet (do not open it again): {why}"
+        f"事件已立案（{incident_id}），期限尚未算出，请勿重复立案；稍后用 `yuqing status {incident_id}` 或同一命令查看。"
+        f"{why} — incident {incident_id} was opened but its deadlines are not known yet (do not open it again)"
     )
 
 

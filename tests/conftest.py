@@ -23,7 +23,7 @@ from temporalio.worker import Worker
 
 from activities.channels import LogChannel, SqliteOutbox
 from starter import service
-from worker import build_worker
+from worker import build_worker, stop_within
 from workflows.incident import STATUS_QUERY
 from yuqing import config, search_attributes
 from yuqing.devserver import server_limits
@@ -102,7 +102,7 @@ must never hang the suite (seen once at the end of a run, a worker's shutdown wa
 async def bounded(stopping: Awaitable[object], what: str) -> None:
     try:
         await asyncio.wait_for(stopping, SHUTDOWN_SECONDS)
-    except (TimeoutError, asyncio.CancelledError):
+    except TimeoutError:
         warnings.warn(f"{what} did not stop in {SHUTDOWN_SECONDS:g}s; left to the process's end", stacklevel=1)
 
 
@@ -112,15 +112,24 @@ async def serving(worker: Worker) -> AsyncIterator[Worker]:
     within ``SHUTDOWN_SECONDS``. Not ``async with worker``: the SDK's shutdown waits for ever on a run it
     could not evict, which a run interrupted by its deadlock detector on a starved machine can leave
     behind ("Eviction processed, but 11 tasks remain": a flood test hung a loaded suite that way)."""
+    body, exiting = asyncio.current_task(), False
+
+    def died(task: asyncio.Task[None]) -> None:  # as the SDK's ``async with``: a fatal error stops the block
+        if not exiting and not task.cancelled() and task.exception() is not None and body is not None:
+            body.cancel()
+
     running = asyncio.create_task(worker.run())
+    running.add_done_callback(died)
     try:
         yield worker
     finally:
-        await bounded(worker.shutdown(), f"the worker of {worker.task_queue}")
+        exiting = True
+        if not await stop_within(worker, SHUTDOWN_SECONDS):
+            warnings.warn(f"the worker of {worker.task_queue} did not stop in {SHUTDOWN_SECONDS:g}s", stacklevel=1)
         if not running.done():
             running.cancel()
         elif not running.cancelled() and running.exception() is not None:
-            raise running.exception()  # type: ignore[misc]  # a fatal worker error fails the test
+            raise running.exception()  # type: ignore[misc]  # the worker's fatal error, not the cancellation
 
 
 @pytest_asyncio.fixture(scope="session")

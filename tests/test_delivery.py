@@ -125,8 +125,8 @@ async def test_p4_b_an_outage_beyond_the_retry_window_delays_and_loses_nothing(
         deadline = time.monotonic() + 60
         while True:
             pending = await query_status(handle)
-            if "major_situation" in {f.kind for f in pending.delivery_failures}:
-                break
+            if "major_situation" in {f.kind for f in pending.delivery_failures} and pending.delivery_pending >= 2:
+                break  # (the major situation's and the opening's: each past its window in its own time)
             assert time.monotonic() < deadline, "notifications past the window were never listed as pending"
             await asyncio.sleep(0.2)
         assert {f.state for f in pending.delivery_failures} == {"pending"}

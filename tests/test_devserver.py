@@ -181,6 +181,10 @@ async def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path, wh
     assert "worker started" not in text and "dev server starting" not in text and "Traceback" not in text
 
 
+async def _never_ready() -> Any:
+    raise RuntimeError('Failed client connect: status: Unavailable, message: "Frontend is not healthy yet"')
+
+
 async def test_a_server_still_starting_is_asked_again_not_taken_for_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
     """make run's worker and the fault campaign connect as soon as the server's port is open; on a loaded
     machine its frontend then answers "not healthy yet" for a moment, and the campaign gave up on that at
@@ -201,6 +205,13 @@ async def test_a_server_still_starting_is_asked_again_not_taken_for_unreachable(
     async def refused(*_: Any, **__: Any) -> Any:
         calls.append(0.0)
         raise RuntimeError('Failed client connect: Server connection error: tonic::transport::Error(Transport, ConnectError("tcp connect error", Os { code: 111, message: "Connection refused" }))')
+
+    monkeypatch.setattr(config, "CONNECT_TIMEOUT", 0.6)
+    monkeypatch.setattr(Client, "connect", lambda *_, **__: _never_ready())
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(Unreachable, match="尚未就绪 .* still starting"):
+        await config.connect("127.0.0.1:7233")
+    assert asyncio.get_running_loop().time() - started < 1.5  # within its timeout, then said as it is
 
     calls.clear()
     monkeypatch.setattr(Client, "connect", refused)

@@ -144,7 +144,7 @@ async def test_a_history_the_code_cannot_replay_is_alarmed_with_the_incident_id_
         client, task_queue=queue, workflows=[ChangedIncident], activities=[Notifier([]).deliver],
         interceptors=[telemetry.RunIds()], max_cached_workflows=10,
     )  # fmt: skip
-    async with changed:
+    async with serving(changed):
         await handle.signal("nonsense")  # any new task makes the worker replay the history
         deadline = time.monotonic() + 40
         while alarm.count == before:

@@ -21,7 +21,19 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import SqliteOutbox
 from starter import service
-from tests.conftest import OFFICE, POLICY, ROOT, TASK_QUEUE, UNIT, Clock, make, make_incident, query_status, release
+from tests.conftest import (
+    OFFICE,
+    POLICY,
+    ROOT,
+    TASK_QUEUE,
+    UNIT,
+    Clock,
+    make,
+    make_incident,
+    query_status,
+    release,
+    serving,
+)
 from workflows.incident import IncidentWorkflow
 from yuqing import config, search_attributes
 from yuqing.models import AnalysisReport, CloseRequest, EventGrade, IncidentStatus, ObligationKind, OpinionLevel
@@ -263,7 +275,7 @@ async def test_a_history_marked_by_a_worker_one_release_behind_replays_on_this_o
     queue = f"behind-{uuid.uuid4().hex[:6]}"
     behind = Worker(env.client, task_queue=queue, workflows=[OneReleaseBehind], workflow_runner=UnsandboxedWorkflowRunner(),
                     activities=[Notifier([SqliteOutbox(tmp_path / "o.db")]).deliver])  # fmt: skip
-    async with behind:
+    async with serving(behind):
         incident = make_incident(grade=EventGrade.MAJOR, level=OpinionLevel.MAJOR)
         handle = await service.open_incident(env.client, incident, opened_by=UNIT, task_queue=queue, policy=POLICY)
         await service.file_report(env.client, handle.id, release())

@@ -401,37 +401,62 @@ async def test_a_stuck_or_terminated_incident_is_never_read_as_open(clock: Clock
 
 
 
+class _Gate:
+    """A channel that holds every delivery until opened, counting how many it holds at once."""
+
+    name = "gate"
+
+    def __init__(self) -> None:
+        self.opened = asyncio.Event()
+        self.holding = self.most = 0
+
+    async def deliver(self, letter: Any) -> None:
+        self.holding += 1
+        self.most = max(self.most, self.holding)
+        try:
+            await self.opened.wait()
+        finally:
+            self.holding -= 1
+
+
 async def test_a_flood_of_accepted_major_situations_never_wedges_the_incident(env: WorkflowEnvironment, outbox: SqliteOutbox) -> None:
-    """The finding (hostile probe): thousands of accepted messages that each send notifications, arriving
-    in one workflow task, scheduled thousands of activities at once; the SDK's deadlock detector failed
-    the task on every retry and the incident stopped escalating. Now at most ``MAX_IN_FLIGHT`` are in
-    delivery; the rest wait their turn, and every one is delivered once (A4.4, A2.3, P4.b)."""
+    """The finding (hostile probe): a flood of accepted messages that each send notifications, arriving in
+    one workflow task, scheduled an activity for every notification at once; the SDK's deadlock detector
+    failed the task on every retry and the incident stopped escalating. Now at most ``MAX_IN_FLIGHT`` are in
+    delivery; the rest wait their turn, and every one is delivered once (A4.4, A2.3, P4.b). The channel
+    holds every delivery until the cap is reached, so the count at the cap is exact, not sampled."""
     from tests.conftest import POLICY
     from workflows.incident import MAX_IN_FLIGHT
 
     queue = f"flood-{uuid.uuid4().hex[:6]}"
     handle = await service.open_incident(env.client, make_incident(), opened_by=UNIT, task_queue=queue, policy=POLICY)
     # x4: the office and 宣传, 网信, 通信管理 (A2.3) each hear of each situation: 2.4 times the cap. (It was
-    # 400, in one workflow task: on a starved machine that task alone overran the SDK's 2 s deadlock
-    # check, whose interruption left the run impossible to evict and hung the suite.)
+    # 400 in one workflow task: on a starved machine that task alone overran the SDK's 2 s deadlock check,
+    # whose interruption left the run impossible to evict and hung the suite.)
     count = MAX_IN_FLIGHT * 6 // 10
     await asyncio.gather(*(
         service.signal_report(env.client, handle.id, make(MajorSituationReport, text=f"情况{i}").model_dump(mode="json", by_alias=True))
         for i in range(count)
     ))  # fmt: skip
-    most = 0
-    async with serving(build_worker(env.client, [outbox], task_queue=queue)):
-        deadline = asyncio.get_running_loop().time() + 240
+    gate = _Gate()
+    async with serving(build_worker(env.client, [gate, outbox], task_queue=queue)):  # type: ignore[list-item]
+        deadline = asyncio.get_running_loop().time() + 60
+        while gate.holding < MAX_IN_FLIGHT:
+            assert asyncio.get_running_loop().time() < deadline, f"only {gate.holding} in delivery"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)  # had the cap not held, more would be arriving by now
+        raw = (await handle.describe()).raw_description
+        assert gate.most == MAX_IN_FLIGHT == len(raw.pending_activities)
+        assert raw.pending_workflow_task.attempt <= 1, "the workflow task failed"
+        gate.opened.set()
+        deadline = asyncio.get_running_loop().time() + 120
         while True:
-            raw = (await handle.describe()).raw_description
-            assert raw.pending_workflow_task.attempt <= 1, "the workflow task failed"
-            most = max(most, len(raw.pending_activities))
             delivered = [r for r in outbox.rows(handle.id) if r["kind"] in ("major_situation", "coordination")]
-            if len(delivered) == 4 * count and not raw.pending_activities:
+            if len(delivered) == 4 * count and not (await handle.describe()).raw_description.pending_activities:
                 break
             assert asyncio.get_running_loop().time() < deadline, f"{len(delivered)} of {4 * count} delivered"
             await asyncio.sleep(0.5)
         status = await query_status(handle)
-    assert most <= MAX_IN_FLIGHT and len({r["key"] for r in delivered}) == 4 * count
+    assert gate.most == MAX_IN_FLIGHT and len({r["key"] for r in delivered}) == 4 * count
     assert status.reports_total == count and status.delivery_failures_total == 0
 

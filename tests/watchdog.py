@@ -11,6 +11,7 @@ reach: a hang in synchronous code, a fixture, or a task that swallows its cancel
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import sys
 import threading
@@ -29,8 +30,10 @@ async def _session_loop() -> asyncio.AbstractEventLoop:
     return asyncio.get_running_loop()
 
 
-def _cancel_on(loop: asyncio.AbstractEventLoop, item: pytest.Function, code: object) -> None:
+def _cancel_on(loop: asyncio.AbstractEventLoop, item: pytest.Function, code: object, finished: threading.Event) -> None:
     def cancel() -> None:  # on the loop's own thread: tasks are only touched there
+        if finished.is_set():  # the test ended between the timer and this callback: nothing to blame
+            return
         tasks = asyncio.all_tasks(loop)
         stuck = [t for t in tasks if getattr(t.get_coro(), "cr_code", None) is code]
         print(f"\n== {item.nodeid}: still running after {HANG_SECONDS:g}s; every task's stack ==", file=sys.stderr)
@@ -46,13 +49,19 @@ def _cancel_on(loop: asyncio.AbstractEventLoop, item: pytest.Function, code: obj
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     loop = getattr(item, "funcargs", {}).get("_session_loop")
-    if not isinstance(item, pytest.Function) or not isinstance(loop, asyncio.AbstractEventLoop):
+    if (
+        not isinstance(item, pytest.Function)
+        or not inspect.iscoroutinefunction(item.obj)  # a synchronous test: pytest-timeout's alone
+        or not isinstance(loop, asyncio.AbstractEventLoop)
+    ):
         return (yield)
     code = getattr(item.obj, "__code__", None)  # the test's own: pytest-asyncio wraps ``obj`` while it runs
-    timer = threading.Timer(HANG_SECONDS, _cancel_on, (loop, item, code))
+    finished = threading.Event()
+    timer = threading.Timer(HANG_SECONDS, _cancel_on, (loop, item, code, finished))
     timer.daemon = True
     timer.start()
     try:
         return (yield)
     finally:
+        finished.set()
         timer.cancel()

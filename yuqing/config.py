@@ -142,9 +142,14 @@ async def connect(address: str | None = None, namespace: str | None = None, runt
         except (TimeoutError, RuntimeError, OSError) as err:
             # A server listening but still starting is asked again (make run and the fault campaign connect as
             # soon as its port is open; on a loaded machine the frontend then is not healthy for a moment).
-            if STARTING not in str(err) or loop.time() + RETRY_STARTING >= deadline:
+            if STARTING not in str(err):
                 raise Unreachable(
                     f"无法连接 Temporal 服务器 cannot reach the Temporal server at {where}: {_detail(err)}"
+                ) from None
+            if loop.time() + RETRY_STARTING >= deadline:
+                raise Unreachable(
+                    f"Temporal 服务器尚未就绪 the Temporal server at {where} is still starting "
+                    f"(not healthy after {CONNECT_TIMEOUT:g}s): 请稍后再试 try again shortly"
                 ) from None
         await asyncio.sleep(RETRY_STARTING)
 

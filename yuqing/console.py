@@ -476,9 +476,8 @@ def ask_line(question: str) -> str:
     while True:
         click.echo(f"{question}：", nl=False, err=True)
         try:
-            if _is_terminal(stream):
-                while not select.select([stream], [], [], ASK_POLL_SECONDS)[0]:
-                    pass
+            if os.name == "posix" and _is_terminal(stream):
+                _wait_readable(stream)
             line = stream.readline()
         except KeyboardInterrupt:
             click.echo(err=True)
@@ -488,6 +487,16 @@ def ask_line(question: str) -> str:
             raise click.Abort()
         if line.strip():
             return line.rstrip("\r\n")
+
+
+def _wait_readable(stream: Any) -> None:
+    """Until a line is typed, looking for signals every ``ASK_POLL_SECONDS``; a stream ``select`` cannot
+    watch is simply read (as before)."""
+    try:
+        while not select.select([stream], [], [], ASK_POLL_SECONDS)[0]:
+            pass
+    except (OSError, ValueError):
+        return
 
 
 def prompt(param: click.Parameter, question: str) -> Any:
