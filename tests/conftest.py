@@ -95,8 +95,8 @@ def _logging() -> None:
 
 
 SHUTDOWN_SECONDS = 10.0
-"""A session's worker or server that does not stop in this time is left to the process's end: a teardown
-must never hang the suite (seen once at the end of a run, a worker's shutdown waiting on nothing)."""
+"""A worker or server that does not stop in this time is left to the process's end: a teardown must never
+hang the suite (the SDK's worker shutdown can wait for ever on a run it could not evict; see ``serving``)."""
 
 
 async def bounded(stopping: Awaitable[object], what: str) -> None:

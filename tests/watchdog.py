@@ -21,7 +21,8 @@ import pytest
 import pytest_asyncio
 
 HANG_SECONDS = float(os.environ.get("YUQING_TEST_HANG_SECONDS", "420"))
-"""Far above the slowest test on a loaded 2-core machine (the 120-day proof: 70 s alone, 160 s in the suite)."""
+"""Far above the slowest test on a loaded 2-core machine (the 120-day proof: 70 s alone, 100–160 s in the suite,
+245 s with two suites side by side)."""
 
 
 @pytest_asyncio.fixture(scope="session", autouse=True)
