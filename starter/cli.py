@@ -224,7 +224,7 @@ EPILOG = f"""\
 
 退出码 exit codes: 0 成功 success · 1 被系统拒绝 rejected · 2 用法错误 usage error ·
                    3 无法连接或未确认 server unreachable or not confirmed · 130 已中断 interrupted
-时间 times: 2026-11-25 09:30、2026/11/25 09:30、2026年11月25日9时30分、11月25日 9:30、今天 9:30、昨天 21:00、2小时前；
+时间 times: 2026-11-25 09:30、2026/11/25 09:30、2026年11月25日9时30分、11月25日 9:30、今天 9:30、昨天下午3点半、2小时前；
             北京时间 Beijing time unless an offset is given (ISO 8601: 2026-11-25T09:30+08:00).
 单位 units: 代码或名称 a code or a name (yuqing units).
 命令补全 shell completion: eval "$(_YUQING_COMPLETE=bash_source yuqing)"   (zsh: zsh_source; fish: fish_source)

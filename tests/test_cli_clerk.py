@@ -58,13 +58,29 @@ def beijing(*parts: int) -> datetime:
         ("4小时58分钟前", beijing(2026, 11, 26, 6, 2)),  # relative: the README's examples work on any day
         ("30分钟前", beijing(2026, 11, 26, 10, 30)),
         ("1天前", beijing(2026, 11, 25, 11, 0)),
+        # the part of the day, as clerks say it (a finding of issue 12's clerk trial)
+        ("昨天下午3点", beijing(2026, 11, 25, 15, 0)),
+        ("昨天下午3点半", beijing(2026, 11, 25, 15, 30)),
+        ("今天上午9点半", beijing(2026, 11, 26, 9, 30)),
+        ("11月25日晚上9点", beijing(2026, 11, 25, 21, 0)),
+        ("11月25日 下午3:30", beijing(2026, 11, 25, 15, 30)),
+        ("2026年11月25日下午2时30分", beijing(2026, 11, 25, 14, 30)),
+        ("今天中午12点", beijing(2026, 11, 26, 12, 0)),
+        ("今天中午1点", beijing(2026, 11, 26, 13, 0)),
+        ("昨天凌晨2点", beijing(2026, 11, 25, 2, 0)),
+        ("昨天凌晨12点", beijing(2026, 11, 25, 0, 0)),
+        ("昨天下午15点", beijing(2026, 11, 25, 15, 0)),  # 24-hour already
     ],
 )
 def test_times_as_clerks_type_them(typed: str, meant: datetime) -> None:
     assert parse_time(typed, NOW) == meant
 
 
-@pytest.mark.parametrize("typed", ["2026-11-25", "2026年11月25日", "11月25日", "今天", "09:30", "昨天下午", "2026-02-30 09:00", "前"])
+@pytest.mark.parametrize(
+    "typed",
+    ["2026-11-25", "2026年11月25日", "11月25日", "今天", "09:30", "昨天下午", "2026-02-30 09:00", "前",
+     "下午3点", "今天上午15点", "昨天晚上12点", "今天下午0点"],  # fmt: skip
+)
 def test_a_time_that_is_not_one_is_refused_with_an_example(typed: str) -> None:
     """A date alone used to be taken as 00:00 (clocks started up to a day early); every refusal says what to
     type, in Chinese, not just "use ISO 8601"."""

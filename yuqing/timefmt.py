@@ -1,7 +1,7 @@
 """Times as staff read and type them: Asia/Shanghai, always with the offset.
 
 Input accepts what clerks type (``parse_time``): ISO 8601, ``2026/11/25 14:32``, ``2026年11月25日14时32分``,
-``11月25日 9:30``, ``今天 9:30``, full-width digits and colons; a time without an offset means Asia/Shanghai. Output is ISO 8601 in Asia/Shanghai with its offset.
+``11月25日 9:30``, ``今天 9:30``, ``昨天下午3点半``, full-width digits and colons; a time without an offset means Asia/Shanghai. Output is ISO 8601 in Asia/Shanghai with its offset.
 """
 
 from __future__ import annotations
@@ -24,11 +24,16 @@ class TimeFormatError(ValueError):
     """A time that cannot be read; the message is one line in Chinese and English, with an example."""
 
 
-EXAMPLES = "2026-11-25 09:30、2026/11/25 09:30、2026年11月25日9时30分、11月25日 9:30、今天 9:30、昨天 21:00、2小时30分钟前"
+EXAMPLES = "2026-11-25 09:30、2026/11/25 09:30、2026年11月25日9时30分、11月25日 9:30、今天 9:30、昨天下午3点半、2小时30分钟前"
 """What a clerk may type, said in every refusal."""
 
 _DAYS = {"今天": 0, "今日": 0, "昨天": -1, "昨日": -1, "前天": -2}
-_CLOCK = r"(?P<h>\d{1,2})(?:[:时点](?P<m>\d{1,2})?(?:分)?(?:[:](?P<s>\d{1,2})|(?P<s2>\d{1,2})秒)?)?"
+_PERIODS = {"凌晨": "am", "早上": "am", "早晨": "am", "上午": "am", "中午": "noon", "下午": "pm", "傍晚": "pm", "晚上": "pm"}
+"""The part of the day clerks say before a 12-hour time: 下午3点 is 15:00, 中午1点 13:00, 凌晨12点 0:00."""
+_CLOCK = (
+    r"(?P<ap>" + "|".join(_PERIODS) + r")?\s*"
+    r"(?P<h>\d{1,2})(?:[:时点](?P<m>\d{1,2}|半)?(?:分)?(?:[:](?P<s>\d{1,2})|(?P<s2>\d{1,2})秒)?)?"
+)
 _DATE_TIME = re.compile(
     r"^(?:(?P<y>\d{4})[-/.年])?(?P<mo>\d{1,2})[-/.月](?P<d>\d{1,2})日?(?:(?:\s*|T)" + _CLOCK + r")?$"
 )
@@ -55,7 +60,7 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
     """An aware datetime from what a clerk types (a time without an offset is Beijing time):
 
     ``2026-11-25 09:30``, ``2026/11/25 09:30``, ``2026年11月25日09时30分``, ``11月25日 9:30`` (this year),
-    ``今天 9:30``, ``昨天 21:00``, ``4小时58分钟前``, ISO 8601 (``2026-11-25T09:30+08:00``, ``…Z``); full-width digits, colons
+    ``今天 9:30``, ``昨天 21:00``, ``昨天下午3点半`` (上午/中午/下午/晚上/凌晨 with a 12-hour time), ``4小时58分钟前``, ISO 8601 (``2026-11-25T09:30+08:00``, ``…Z``); full-width digits, colons
     and spaces too. A date without a time is refused (taking it as 00:00 would start the clocks up to a day
     early); so is anything else, with an example of what to type. ``now`` fixes "today" (tests).
     """
@@ -93,12 +98,26 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
 
 
 def _at(text: str, year: int, month: int, day: int, found: re.Match[str]) -> datetime:
-    hour, minute = int(found["h"]), int(found["m"] or 0)
+    hour, minute = _hour(text, found), 30 if found["m"] == "半" else int(found["m"] or 0)
     second = int(found["s"] or found["s2"] or 0)
     try:
         return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI)
     except ValueError:
         raise _refuse(text, "日期或时间不存在 no such date or time") from None
+
+
+def _hour(text: str, found: re.Match[str]) -> int:
+    """The hour on a 24-hour clock; a part of the day that contradicts it (上午15点, 晚上12点) is refused."""
+    hour, period = int(found["h"]), _PERIODS.get(found["ap"] or "")
+    if period is None or hour > 12 and period != "am":  # 24-hour already (下午15点 is 15:00)
+        return hour
+    if period == "am" and hour <= 12:
+        return 0 if hour == 12 and found["ap"] == "凌晨" else hour
+    if period == "noon" and (hour == 12 or 1 <= hour <= 2):
+        return 12 if hour == 12 else hour + 12
+    if period == "pm" and 1 <= hour <= 12 and not (hour == 12 and found["ap"] == "晚上"):
+        return hour if hour == 12 else hour + 12
+    raise _refuse(text, f"「{found['ap']}{hour}点」不成立，请用 24 小时制 the part of the day contradicts the hour")
 
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
