@@ -606,9 +606,15 @@ def machine() -> dict[str, Any]:
     }  # fmt: skip
 
 
+def significant(value: float) -> float:
+    """Three significant digits: a ratio is never rounded to 0 (a --quick run's six incidents can show the
+    twin's resident memory growing by a page and ours by nothing, 0.1 / 200 KiB, which three decimals made 0.0)."""
+    return float(f"{value:.3g}")
+
+
 def ratios(measured: list[dict[str, Any]], replays: list[dict[str, Any]], assessed: dict[str, Any], escalations: Sequence[int]) -> dict[str, float]:
     def per_round(fn: Callable[[dict[str, Any]], float]) -> float:
-        return round(median([fn(r) for r in measured]), 3)
+        return significant(median([fn(r) for r in measured]))
 
     found = {
         "lifecycle_throughput_ratio": per_round(lambda r: r["incident"]["lifecycle"]["per_s"] / r["twin"]["lifecycle"]["per_s"]),
@@ -616,12 +622,12 @@ def ratios(measured: list[dict[str, Any]], replays: list[dict[str, Any]], assess
         "history_events_ratio": per_round(lambda r: r["incident"]["lifecycle"]["history_events"] / r["twin"]["lifecycle"]["history_events"]),
         "history_bytes_ratio": per_round(lambda r: r["incident"]["lifecycle"]["history_bytes"] / r["twin"]["lifecycle"]["history_bytes"]),
         "memory_per_incident_ratio": per_round(lambda r: max(r["incident"]["memory"]["kib_per_incident"], 0.1) / max(r["twin"]["memory"]["kib_per_incident"], 0.1)),
-        "audit_replay_per_s": round(median([r["ours"]["per_s"] / r["plain"]["per_s"] for r in replays]), 3),
+        "audit_replay_per_s": significant(median([r["ours"]["per_s"] / r["plain"]["per_s"] for r in replays])),
         "assess_1000_s": assessed["cold_s"],
     }  # fmt: skip
     with_escalations = [r for r in measured if f"escalation_{escalations[0]}" in r["incident"]]
     for key, count in zip(("escalation_p99_ratio_300", "escalation_p99_ratio_1000"), escalations, strict=True):
-        found[key] = round(median([max(r["incident"][f"escalation_{count}"]["p99_s"], 0.001) / max(r["twin"][f"escalation_{count}"]["p99_s"], 0.001) for r in with_escalations]), 3)
+        found[key] = significant(median([max(r["incident"][f"escalation_{count}"]["p99_s"], 0.001) / max(r["twin"][f"escalation_{count}"]["p99_s"], 0.001) for r in with_escalations]))
     return {key: found[key] for key in KEYS}
 
 

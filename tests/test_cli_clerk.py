@@ -140,7 +140,7 @@ def test_an_open_answered_but_slow_says_its_id_whichever_timeout_comes_first(
         return SimpleNamespace(namespace="default", service_client=SimpleNamespace(config=SimpleNamespace(target_host="x:1")))
 
     async def slow_start(client: Any, incident: Any, **_: Any) -> Any:
-        await asyncio.sleep(0.5)  # half of --timeout: the read's 0.8 x timeout would end after the command's
+        await asyncio.sleep(1.5)  # half of --timeout: the read's 0.8 x timeout would end after the command's
         return SimpleNamespace(id=incident.id)
 
     async def no_worker(*_: Any) -> Any:
@@ -150,7 +150,7 @@ def test_an_open_answered_but_slow_says_its_id_whichever_timeout_comes_first(
     monkeypatch.setattr(service, "open_incident", slow_start)
     monkeypatch.setattr(service, "read_incident", no_worker)
     code = cli.run(["open", "--as", "370102-jyj", "--title", "某中学食堂舆情", "--unit", "370102-jyj",
-                    "--opinion-level", "一般", "--timeout", "1"])  # fmt: skip
+                    "--opinion-level", "一般", "--timeout", "3"])  # fmt: skip
     err = capsys.readouterr().err
     opened = re.search(r"事件已立案（(YQ-[^）]+)）", err)
     assert code == 3 and opened is not None and "请勿重复立案" in err, err
