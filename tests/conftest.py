@@ -218,8 +218,11 @@ class Clock:
         return await query_status(handle)
 
     @staticmethod
-    async def settle(handle: WorkflowHandle[Any, Any], timeout: float = 15.0) -> None:
-        """Wait until no workflow task and no activity is pending: every decision is in the record."""
+    async def settle(handle: WorkflowHandle[Any, Any], timeout: float = 45.0) -> None:
+        """Wait until no workflow task and no activity is pending: every decision is in the record.
+
+        It returns as soon as that is so; the bound is for a starved machine (15 s was not enough for the
+        audit's 23 paths run at once while another suite shared the two cores)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             raw = (await handle.describe()).raw_description
